@@ -1,0 +1,21 @@
+import type { Handle } from './handle.ts';
+
+/** Messages a worker sends its supervisor over the IPC channel. */
+export type WorkerMessage =
+  | { type: 'ready'; port: number; handle: Handle | null }
+  /** The worker wrote last_profile.json for a switch: the supervisor recycles worker(handle) and points /api at it. */
+  | { type: 'switch'; handle: Handle }
+  /** The worker cannot run; the supervisor shows `code` instead of a bare exit status. */
+  | { type: 'fatal'; code: 'port_conflict' | 'startup_failed'; message: string; port?: number };
+
+/** Messages the supervisor sends a worker. */
+export type SupervisorMessage = { type: 'shutdown' };
+
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  const type = (value as { type?: unknown } | null)?.type;
+  return type === 'ready' || type === 'switch' || type === 'fatal';
+}
+
+export function isSupervisorMessage(value: unknown): value is SupervisorMessage {
+  return (value as { type?: unknown } | null)?.type === 'shutdown';
+}

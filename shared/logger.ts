@@ -1,0 +1,44 @@
+import pino, { type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+/** Keys whose values never reach a log line (DESIGN.md: secrets never reach a response or a log line). */
+export const SECRET_KEYS = [
+  'mis_password',
+  'blaze_password',
+  'password',
+  'client_secret',
+  'token',
+  'refresh_token',
+  'access_token',
+  'id_token',
+  'authorization',
+  'cookie',
+  'set-cookie',
+] as const;
+
+const redactPaths = SECRET_KEYS.flatMap((key) => {
+  const k = /^[a-z_]+$/.test(key) ? key : `["${key}"]`;
+  const join = (prefix: string) => (k.startsWith('[') ? `${prefix}${k}` : `${prefix}.${k}`);
+  return [k, join('*'), join('*.*'), join('*.*.*')];
+});
+
+export interface LoggerOptions {
+  level?: string;
+  name?: string;
+  base?: Record<string, unknown>;
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      name: options.name,
+      base: { pid: process.pid, ...options.base },
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    options.destination ?? pino.destination({ sync: true }),
+  );
+}

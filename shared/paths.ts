@@ -1,0 +1,53 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Handle } from './handle.ts';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** `TAT_CONFIG_DIR` or `<project>/config`. */
+export function resolveConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.TAT_CONFIG_DIR?.trim();
+  return fromEnv ? path.resolve(fromEnv) : path.join(PROJECT_ROOT, 'config');
+}
+
+/** Every path of DESIGN.md §4 that is not about one profile. */
+export function configPaths(configDir: string) {
+  return {
+    configDir,
+    tokensDir: path.join(configDir, 'tokens'),
+    credentialsDir: path.join(configDir, 'google_creds'),
+    blazeConfigsDir: path.join(configDir, 'blaze_configs'),
+    chromeRoot: path.join(configDir, 'chrome'),
+    sessionsDir: path.join(configDir, 'sessions'),
+    downloadsRoot: path.join(configDir, 'downloads'),
+    lastProfile: path.join(configDir, 'last_profile.json'),
+    settings: path.join(configDir, 'settings.json'),
+    ports: path.join(configDir, 'ports.json'),
+  };
+}
+export type ConfigPaths = ReturnType<typeof configPaths>;
+
+/** Every path of DESIGN.md §4 that belongs to one profile. `handle` must come from `parseHandle`. */
+export function profilePaths(configDir: string, handle: Handle) {
+  const dirs = configPaths(configDir);
+  return {
+    credentials: path.join(dirs.credentialsDir, `credentials_${handle}.json`),
+    token: path.join(dirs.tokensDir, `token_${handle}.json`),
+    blazeConfig: path.join(dirs.blazeConfigsDir, `blaze_config_${handle}.json`),
+    chromeDir: path.join(dirs.chromeRoot, `chrome_${handle}`),
+    session: path.join(dirs.sessionsDir, `session_${handle}.json`),
+    downloads: path.join(dirs.downloadsRoot, handle),
+  };
+}
+export type ProfilePaths = ReturnType<typeof profilePaths>;
+
+/** A path as users see it in messages: relative to the config dir (`google_creds/credentials_x.json`). */
+export function relativeToConfig(configDir: string, target: string): string {
+  return path.relative(configDir, target).split(path.sep).join('/');
+}
+
+/** Handle encoded in a profile file name (`token_<h>.json`, `credentials_<h>.json`), or null. */
+export function handleFromFileName(fileName: string, prefix: 'token_' | 'credentials_'): string | null {
+  if (!fileName.startsWith(prefix) || !fileName.endsWith('.json')) return null;
+  return fileName.slice(prefix.length, -'.json'.length);
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { readJsonFile } from './json-file.ts';
+import { configPaths } from './paths.ts';
+import { HandleSchema } from './handle.ts';
+
+/** Environment strings become the file's types: numbers, booleans and comma-separated lists. */
+const envNumber = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), schema);
+const envBoolean = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  return v;
+}, z.boolean());
+const envList = (item: z.ZodType<string>) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    z.array(item),
+  );
+const port = z.number().int().min(0).max(65535);
+const url = z.url({ protocol: /^https?$/ });
+
+export const SettingsSchema = z.object({
+  PORT: envNumber(port).default(5000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_BASE_PORT: envNumber(port).optional(),
+  PUBLIC_URL: url.optional(),
+  PROFILES: envList(HandleSchema).optional(),
+  SESSION_BACKEND: z.enum(['file', 'redis', 'memory']).default('file'),
+  REDIS_URL: z.string().optional(),
+  REDIS_PREFIX: z.string().default('tat_mis:'),
+  REDIS_TTL: envNumber(z.number().int().positive()).default(86400),
+  CHROME_PATH: z.string().optional(),
+  HEADLESS: envBoolean.default(true),
+  MIS_URL: url.default('https://mis.theartisttree.com/daily-discount'),
+  BLAZE_API_URL: url.default('https://api.blaze.me'),
+  GOOGLE_API_ROOT: url.optional(),
+  START_TIMEOUT_MS: envNumber(z.number().int().positive()).default(20000),
+  STOP_TIMEOUT_MS: envNumber(z.number().int().positive()).default(10000),
+  MAX_RESTARTS: envNumber(z.number().int().positive()).default(5),
+  RESTART_WINDOW_MS: envNumber(z.number().int().positive()).default(60000),
+  SUPERVISOR_TOKEN: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+type Parsed = z.infer<typeof SettingsSchema>;
+export type Settings = Omit<Parsed, 'WORKER_BASE_PORT' | 'PUBLIC_URL'> & {
+  WORKER_BASE_PORT: number;
+  PUBLIC_URL: string;
+  /** Where the settings came from, for messages. */
+  configDir: string;
+};
+export const SETTING_KEYS = Object.keys(SettingsSchema.shape) as (keyof Parsed)[];
+
+export class SettingsError extends Error {}
+
+export interface LoadedSettings {
+  settings: Settings;
+  /** Problems worth a warning that do not stop start-up (unknown keys). */
+  warnings: string[];
+}
+
+/** `settings.json` in the config dir, overridden by environment variables of the same name. */
+export async function loadSettings(configDir: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedSettings> {
+  const file = configPaths(configDir).settings;
+  const read = await readJsonFile<Record<string, unknown>>(file);
+  if (read.status === 'corrupt') throw new SettingsError(`settings file ${file} is ${read.reason}`);
+  const fromFile = read.status === 'ok' ? read.value : {};
+  if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+    throw new SettingsError(`settings file ${file} must hold a JSON object`);
+  }
+  const warnings = Object.keys(fromFile)
+    .filter((key) => !(SETTING_KEYS as string[]).includes(key))
+    .map((key) => `unknown setting "${key}" in ${file} is ignored`);
+
+  const raw: Record<string, unknown> = {};
+  const source: Record<string, string> = {};
+  for (const key of SETTING_KEYS) {
+    if (env[key] !== undefined && env[key] !== '') {
+      raw[key] = env[key];
+      source[key] = `environment variable ${key}`;
+    } else if (key in fromFile) {
+      raw[key] = fromFile[key];
+      source[key] = `"${key}" in ${file}`;
+    }
+  }
+  const parsed = SettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      return `${source[key] ?? key}: ${issue.message}`;
+    });
+    throw new SettingsError(`invalid settings: ${lines.join('; ')}`);
+  }
+  const s = parsed.data;
+  return {
+    settings: {
+      ...s,
+      WORKER_BASE_PORT: s.WORKER_BASE_PORT ?? s.PORT + 1,
+      PUBLIC_URL: (s.PUBLIC_URL ?? `http://localhost:${s.PORT}`).replace(/\/+$/, ''),
+      configDir,
+    },
+    warnings,
+  };
+}

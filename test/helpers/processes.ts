@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { once } from 'node:events';
+import { PROJECT_ROOT } from '../../shared/paths.ts';
+
+export interface LogLine {
+  level?: number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface Started {
+  child: ChildProcess;
+  pid: number;
+  lines: LogLine[];
+  /** Raw stdout + stderr text, for secret scans and failure messages. */
+  output(): string;
+  waitForLine(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL of the process and its whole process group (safety net; tests that check clean stops use signals). */
+  kill(): Promise<void>;
+}
+
+const live = new Set<Started>();
+process.on('exit', () => {
+  for (const s of live) killGroup(s.pid);
+});
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Runs a project entry point (`worker/main.ts`, `supervisor/main.ts`) with Node 22 in its own process group. */
+export function startEntry(entry: string, env: Record<string, string>, options: { ipc?: boolean } = {}): Started {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, entry)], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'debug', ...env },
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const lines: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  let text = '';
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk;
+    partial += chunk;
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    for (const part of parts) {
+      if (!part.trim()) continue;
+      try {
+        lines.push(JSON.parse(part));
+      } catch {
+        lines.push({ msg: part });
+      }
+    }
+    for (const w of waiters) w();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk;
+  });
+  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const started: Started = {
+    child,
+    pid: child.pid!,
+    lines,
+    output: () => text,
+    waitForLine(predicate, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = lines.find(predicate);
+          if (hit) {
+            done();
+            resolve(hit);
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line; output so far:\n${text.slice(-4000)}`));
+        }, timeoutMs);
+        const onExit = () => {
+          done();
+          reject(new Error(`process exited while waiting for a log line; output:\n${text.slice(-4000)}`));
+        };
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off('exit', onExit);
+        };
+        waiters.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+    exited: () => exit,
+    async kill() {
+      live.delete(started);
+      killGroup(child.pid!);
+      if (child.exitCode === null && child.signalCode === null) await exit;
+    },
+  };
+  live.add(started);
+  void exit.then(() => live.delete(started));
+  return started;
+}
+
+/** True while a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor<T>(what: string, condition: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
+  const deadline = performance.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,24 @@
+import Koa from 'koa';
+import { errorMiddleware } from '../shared/api-error.ts';
+import { sameOriginGuard } from '../shared/origin-guard.ts';
+import type { WorkerDeps } from './deps.ts';
+import { healthRoutes } from './routes/health.ts';
+import { profileRoutes } from './routes/profiles.ts';
+import { credentialRoutes } from './routes/credentials.ts';
+
+export function createWorkerApp(deps: WorkerDeps): Koa {
+  const app = new Koa();
+  app.proxy = deps.supervised;
+  app.silent = true;
+  app.use(errorMiddleware(deps.log));
+  app.use(async (ctx, next) => {
+    ctx.set('x-content-type-options', 'nosniff');
+    await next();
+  });
+  app.use(sameOriginGuard());
+  for (const router of [healthRoutes(deps), profileRoutes(deps), credentialRoutes(deps)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}

@@ -1,0 +1,17 @@
+import type { Handle } from '../shared/handle.ts';
+import type { WorkerMessage } from '../shared/ipc.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ProfileStore } from '../shared/profile-store.ts';
+import type { Settings } from '../shared/settings.ts';
+
+/** What every route of one worker shares: its profile and the process-wide services. */
+export interface WorkerDeps {
+  /** This worker's profile; `null` for the setup worker of first-run mode. */
+  handle: Handle | null;
+  store: ProfileStore;
+  settings: Settings;
+  log: Logger;
+  /** Tells the supervisor something (no-op when the worker runs alone). */
+  notify(message: WorkerMessage): void;
+  supervised: boolean;
+}

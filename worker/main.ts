@@ -1,0 +1,81 @@
+import http from 'node:http';
+import { resolveConfigDir } from '../shared/paths.ts';
+import { loadSettings, SettingsError } from '../shared/settings.ts';
+import { createLogger } from '../shared/logger.ts';
+import { ProfileStore } from '../shared/profile-store.ts';
+import { closeGracefully, listen } from '../shared/http-server.ts';
+import { isSupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
+import { createWorkerApp } from './app.ts';
+
+// One profile's TAT-MIS instance (DESIGN.md §6). Runs under the supervisor (IPC channel present) or alone:
+//   BLAZE_PROFILE=nick.tat PORT=5001 npm run worker
+const HOST = '127.0.0.1';
+const supervised = typeof process.send === 'function';
+const notify = (message: WorkerMessage) => {
+  if (supervised && process.connected) process.send!(message);
+};
+
+const configDir = resolveConfigDir();
+let loaded;
+try {
+  loaded = await loadSettings(configDir);
+} catch (error) {
+  if (!(error instanceof SettingsError)) throw error;
+  process.stderr.write(`worker: ${error.message}\n`);
+  notify({ type: 'fatal', code: 'startup_failed', message: error.message });
+  process.exit(78);
+}
+const { settings, warnings } = loaded;
+const bootLog = createLogger({ level: settings.LOG_LEVEL });
+for (const warning of warnings) bootLog.warn(warning);
+
+const store = new ProfileStore(configDir, bootLog);
+const selection =
+  process.env.TAT_SETUP_WORKER === '1' ? { handle: null, source: 'none' as const } : await store.selectCurrent(process.env.BLAZE_PROFILE);
+const log = bootLog.child({ profile: selection.handle });
+const app = createWorkerApp({ handle: selection.handle, store, settings, log, notify, supervised });
+const server = http.createServer(app.callback());
+server.requestTimeout = 0; // long automations (CSV export) may take minutes; the supervisor bounds waits
+server.keepAliveTimeout = 65_000; // longer than the supervisor's upstream agent keeps idle sockets
+
+let port: number;
+try {
+  port = await listen(server, settings.PORT, HOST);
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message =
+    code === 'EADDRINUSE'
+      ? `port ${settings.PORT} on ${HOST} is already in use by another program`
+      : `cannot listen on ${HOST}:${settings.PORT} (${code ?? (error as Error).message})`;
+  log.fatal({ port: settings.PORT, code }, message);
+  notify({ type: 'fatal', code: code === 'EADDRINUSE' ? 'port_conflict' : 'startup_failed', message, port: settings.PORT });
+  log.flush();
+  process.exit(code === 'EADDRINUSE' ? 75 : 1);
+}
+log.info(
+  { port, source: selection.source, first_run: selection.handle === null, config_dir: configDir },
+  selection.handle ? `worker for "${selection.handle}" listening on http://${HOST}:${port}` : `setup worker (first-run mode) listening on http://${HOST}:${port}`,
+);
+notify({ type: 'ready', port, handle: selection.handle });
+
+let stopping = false;
+async function stop(reason: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ reason }, 'stopping: finishing in-flight requests');
+  const inTime = await closeGracefully(server, settings.STOP_TIMEOUT_MS);
+  if (!inTime) log.warn({ timeout_ms: settings.STOP_TIMEOUT_MS }, 'in-flight requests cut at the stop timeout');
+  log.info('stopped');
+  log.flush();
+  process.exit(0);
+}
+
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+if (supervised) {
+  process.on('message', (message) => {
+    if (isSupervisorMessage(message) && message.type === 'shutdown') void stop('shutdown requested by the supervisor');
+  });
+  // No orphans: when the supervisor goes away (even by SIGKILL) the channel closes and the worker follows.
+  process.on('disconnect', () => void stop('supervisor went away'));
+}

@@ -1,0 +1,47 @@
+import Router from '@koa/router';
+import { ApiError } from '../../shared/api-error.ts';
+import { BlazeConfigPatchSchema, publicBlazeConfig } from '../../shared/blaze-config.ts';
+import { CorruptFileError } from '../../shared/profile-store.ts';
+import { readJson } from '../../shared/json-body.ts';
+import type { Handle } from '../../shared/handle.ts';
+import type { WorkerDeps } from '../deps.ts';
+
+/** MIS/Blaze credentials of this worker's profile. Passwords go in, never out. */
+export function credentialRoutes(deps: WorkerDeps): Router {
+  const router = new Router({ prefix: '/api' });
+
+  const ownHandle = (): Handle => {
+    if (deps.handle === null) {
+      throw new ApiError(409, 'no_active_profile', 'no profile yet: register one first (POST /api/profile/register)');
+    }
+    return deps.handle;
+  };
+
+  router.get('/get-credentials', async (ctx) => {
+    const handle = ownHandle();
+    const config = await deps.store.readBlazeConfig(handle);
+    ctx.body = {
+      success: true,
+      handle,
+      ...publicBlazeConfig(config),
+      effective_mis_url: config.mis_url || deps.settings.MIS_URL,
+      effective_blaze_api_url: config.blaze_api_url || deps.settings.BLAZE_API_URL,
+    };
+  });
+
+  router.post('/save-profile-credentials', async (ctx) => {
+    const handle = ownHandle();
+    const patch = await readJson(ctx, BlazeConfigPatchSchema);
+    let saved;
+    try {
+      saved = await deps.store.mergeBlazeConfig(handle, patch);
+    } catch (error) {
+      if (error instanceof CorruptFileError) throw new ApiError(409, 'corrupt_file', error.message, { file: error.file });
+      throw error;
+    }
+    deps.log.info({ handle, fields: Object.keys(patch) }, 'credentials saved');
+    ctx.body = { success: true, handle, saved_fields: Object.keys(patch), ...publicBlazeConfig(saved) };
+  });
+
+  return router;
+}

@@ -1,0 +1,23 @@
+import Router from '@koa/router';
+import { VERSION } from '../../shared/version.ts';
+import type { WorkerDeps } from '../deps.ts';
+
+export function healthRoutes(deps: WorkerDeps): Router {
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.body = {
+      success: true,
+      status: 'ok',
+      profile: deps.handle,
+      version: VERSION,
+      session_backend: deps.settings.SESSION_BACKEND,
+      browser_ready: false,
+      sheets_connected: false,
+    };
+  });
+  // The original's health shape, kept for its clients.
+  router.get('/health', (ctx) => {
+    ctx.body = { success: true, status: 'healthy', profile: deps.handle, version: VERSION, timestamp: new Date().toISOString() };
+  });
+  return router;
+}
