@@ -10,6 +10,8 @@ const HANDLE_PATTERN = /^[a-z0-9][a-z0-9.-]{0,63}$/;
 export const HandleSchema = z
   .string({ error: `handle must be a string (${HANDLE_RULES})` })
   .trim()
+  // Before lower-casing: some non-ASCII letters lower-case to ASCII ones (KELVIN SIGN U+212A → "k").
+  .regex(/^[\x21-\x7e]*$/, { error: `invalid handle: ${HANDLE_RULES}` })
   .toLowerCase()
   .regex(HANDLE_PATTERN, { error: `invalid handle: ${HANDLE_RULES}` })
   .refine((h) => !h.includes('..'), { error: `invalid handle: ${HANDLE_RULES}` });

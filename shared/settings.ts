@@ -38,6 +38,7 @@ export const SettingsSchema = z.object({
   GOOGLE_API_ROOT: url.optional(),
   START_TIMEOUT_MS: envNumber(z.number().int().positive()).default(20000),
   STOP_TIMEOUT_MS: envNumber(z.number().int().positive()).default(10000),
+  PROXY_TIMEOUT_MS: envNumber(z.number().int().positive()).default(300000),
   MAX_RESTARTS: envNumber(z.number().int().positive()).default(5),
   RESTART_WINDOW_MS: envNumber(z.number().int().positive()).default(60000),
   SUPERVISOR_TOKEN: z.string().min(1).optional(),

@@ -39,7 +39,7 @@ export function credentialRoutes(deps: WorkerDeps): Router {
       if (error instanceof CorruptFileError) throw new ApiError(409, 'corrupt_file', error.message, { file: error.file });
       throw error;
     }
-    deps.log.info({ handle, fields: Object.keys(patch) }, 'credentials saved');
+    deps.log.info({ fields: Object.keys(patch) }, 'credentials saved');
     ctx.body = { success: true, handle, saved_fields: Object.keys(patch), ...publicBlazeConfig(saved) };
   });
 

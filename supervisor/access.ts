@@ -1,0 +1,37 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Middleware } from 'koa';
+import { ApiError } from '../shared/api-error.ts';
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
+export type AccessDecision = { allowed: true } | { allowed: false; status: 401 | 403; reason: string };
+
+/** Who may use a supervisor write endpoint (DESIGN.md §7): the bearer token when one is configured,
+ *  otherwise loopback clients only. */
+export function checkWriteAccess(request: { remoteAddress: string | undefined; authorization: string | undefined }, token: string | undefined): AccessDecision {
+  if (token) {
+    const given = /^Bearer\s+(.+)$/i.exec(request.authorization ?? '')?.[1]?.trim() ?? '';
+    const a = Buffer.from(given);
+    const b = Buffer.from(token);
+    if (a.length === b.length && timingSafeEqual(a, b)) return { allowed: true };
+    return { allowed: false, status: 401, reason: 'this endpoint needs "Authorization: Bearer <SUPERVISOR_TOKEN>"' };
+  }
+  if (isLoopbackAddress(request.remoteAddress)) return { allowed: true };
+  return { allowed: false, status: 403, reason: 'supervisor write endpoints accept loopback clients only; set SUPERVISOR_TOKEN to allow others' };
+}
+
+export function requireWriteAccess(token: string | undefined): Middleware {
+  return async (ctx, next) => {
+    const decision = checkWriteAccess({ remoteAddress: ctx.req.socket.remoteAddress, authorization: ctx.get('authorization') || undefined }, token);
+    if (!decision.allowed) {
+      if (decision.status === 401) ctx.set('www-authenticate', 'Bearer');
+      throw new ApiError(decision.status, decision.status === 401 ? 'unauthorized' : 'forbidden', decision.reason);
+    }
+    await next();
+  };
+}

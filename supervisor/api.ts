@@ -1,0 +1,85 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { ApiError } from '../shared/api-error.ts';
+import { readJson, requireHandle } from '../shared/json-body.ts';
+import { VERSION } from '../shared/version.ts';
+import type { Handle } from '../shared/handle.ts';
+import type { Supervisor } from './supervisor.ts';
+import { requireWriteAccess } from './access.ts';
+
+/** `/supervisor/api/…` and `/healthz` (DESIGN.md §7). */
+export function supervisorApi(supervisor: Supervisor, options: { token: string | undefined; startedAt: number }): Router {
+  const router = new Router();
+  const write = requireWriteAccess(options.token);
+
+  const workerOf = (raw: string) => {
+    const handle = requireHandle(raw);
+    const worker = supervisor.worker(handle);
+    if (!worker) throw new ApiError(404, 'profile_not_found', `no worker for "${handle}": the profile is not registered, lacks its credentials file, or is outside PROFILES`);
+    return { handle, worker };
+  };
+  const answer = (handle: Handle) => ({ success: true, worker: supervisor.list().find((w) => w.handle === handle) ?? null });
+
+  router.get('/healthz', (ctx) => {
+    const workers = supervisor.list();
+    const byState: Record<string, number> = {};
+    for (const w of workers) byState[w.state] = (byState[w.state] ?? 0) + 1;
+    ctx.body = {
+      success: true,
+      status: 'ok',
+      version: VERSION,
+      uptime_ms: Math.round(performance.now() - options.startedAt),
+      current: supervisor.current,
+      first_run: supervisor.firstRun,
+      workers: byState,
+    };
+  });
+
+  router.get('/supervisor/api/workers', (ctx) => {
+    ctx.body = { success: true, current: supervisor.current, first_run: supervisor.firstRun, workers: supervisor.list() };
+  });
+
+  router.get('/supervisor/api/workers/:handle', (ctx) => {
+    const { handle } = workerOf(ctx.params.handle!);
+    ctx.body = answer(handle);
+  });
+
+  router.get('/supervisor/api/workers/:handle/logs', (ctx) => {
+    const { handle, worker } = workerOf(ctx.params.handle!);
+    const count = Math.min(Math.max(Number(ctx.query.lines) || 500, 1), 500);
+    ctx.body = { success: true, handle, lines: worker.logs.tail(count).map(parseLine) };
+  });
+
+  for (const action of ['restart', 'stop', 'start'] as const) {
+    router.post(`/supervisor/api/workers/:handle/${action}`, write, async (ctx) => {
+      const { handle } = workerOf(ctx.params.handle!);
+      if (action === 'restart') await supervisor.restart(handle);
+      else if (action === 'stop') await supervisor.stopWorker(handle);
+      else await supervisor.startWorker(handle);
+      ctx.body = answer(handle);
+    });
+  }
+
+  router.post('/supervisor/api/current', write, async (ctx) => {
+    const handle = requireHandle((await readJson(ctx, z.object({ handle: z.unknown() }))).handle);
+    workerOf(handle);
+    await supervisor.makeCurrent(handle);
+    ctx.body = { success: true, current: supervisor.current };
+  });
+
+  router.delete('/supervisor/api/profiles/:handle', write, async (ctx) => {
+    const handle = requireHandle(ctx.params.handle);
+    if (!(await supervisor.deleteProfile(handle))) throw new ApiError(404, 'profile_not_found', `profile "${handle}" is not registered`);
+    ctx.body = { success: true, handle, message: `profile "${handle}" deleted; its credentials and blaze config files were kept` };
+  });
+
+  return router;
+}
+
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return { msg: line };
+  }
+}

@@ -1,0 +1,24 @@
+import Koa from 'koa';
+import { errorMiddleware } from '../shared/api-error.ts';
+import type { Logger } from '../shared/logger.ts';
+import { sameOriginGuard } from '../shared/origin-guard.ts';
+import { supervisorApi } from './api.ts';
+import type { Supervisor } from './supervisor.ts';
+import { dashboardRoutes } from './dashboard.ts';
+
+/** The supervisor's own pages and API (everything that is not proxied). */
+export function createSupervisorApp(supervisor: Supervisor, options: { log: Logger; token: string | undefined; startedAt: number }): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.use(errorMiddleware(options.log));
+  app.use(async (ctx, next) => {
+    ctx.set('x-content-type-options', 'nosniff');
+    await next();
+  });
+  app.use(sameOriginGuard());
+  for (const router of [supervisorApi(supervisor, options), dashboardRoutes(supervisor)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}

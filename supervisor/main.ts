@@ -1,0 +1,72 @@
+import pino from 'pino';
+import { resolveConfigDir } from '../shared/paths.ts';
+import { loadSettings, SettingsError } from '../shared/settings.ts';
+import { createLogger } from '../shared/logger.ts';
+import { ProfileStore } from '../shared/profile-store.ts';
+import { parseHandle } from '../shared/handle.ts';
+import { ensureDir } from '../shared/json-file.ts';
+import { closeGracefully, listen } from '../shared/http-server.ts';
+import { PortRegistry } from './port-registry.ts';
+import { Supervisor } from './supervisor.ts';
+import { WorkerProxy } from './proxy.ts';
+import { createSupervisorApp } from './app.ts';
+import { createSupervisorServer } from './server.ts';
+
+// `npm start`: one worker per profile behind one URL (DESIGN.md §7).
+const startedAt = performance.now();
+const configDir = resolveConfigDir();
+let loaded;
+try {
+  loaded = await loadSettings(configDir);
+} catch (error) {
+  if (!(error instanceof SettingsError)) throw error;
+  process.stderr.write(`tat-mis supervisor cannot start: ${error.message}\n`);
+  process.exit(78);
+}
+const { settings, warnings } = loaded;
+const destination = pino.destination({ sync: true });
+const log = createLogger({ level: settings.LOG_LEVEL, name: 'supervisor', destination });
+for (const warning of warnings) log.warn(warning);
+
+await ensureDir(configDir, true);
+const store = new ProfileStore(configDir, log);
+const ports = await PortRegistry.load(store.paths.ports, settings.WORKER_BASE_PORT, [settings.PORT], log);
+const pinnedRaw = process.env.BLAZE_PROFILE;
+const pinned = pinnedRaw ? parseHandle(pinnedRaw) : null;
+if (pinnedRaw) log.warn({ BLAZE_PROFILE: pinnedRaw }, 'BLAZE_PROFILE pins /api to this profile; switches will not move /api while it is set');
+
+const supervisor = new Supervisor({ settings, store, ports, log, logDestination: destination, pinned });
+const proxy = new WorkerProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS, upstreamTimeoutMs: settings.PROXY_TIMEOUT_MS });
+const app = createSupervisorApp(supervisor, { log, token: settings.SUPERVISOR_TOKEN, startedAt });
+const server = createSupervisorServer(supervisor, proxy, app);
+
+try {
+  await listen(server, settings.PORT, settings.HOST);
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  log.fatal({ code, port: settings.PORT, host: settings.HOST }, code === 'EADDRINUSE' ? `port ${settings.PORT} is already in use; stop the other program or set PORT` : 'cannot listen');
+  process.exit(1);
+}
+await supervisor.start();
+log.info(
+  { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun },
+  `supervisor listening on http://${settings.HOST}:${settings.PORT}`,
+);
+process.send?.('ready'); // pm2 wait_ready
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping: draining workers');
+  // Whatever happens, exit within the promised bound.
+  setTimeout(() => {
+    log.error('workers did not stop in time; exiting anyway');
+    process.exit(1);
+  }, settings.STOP_TIMEOUT_MS + 1500).unref();
+  await Promise.all([closeGracefully(server, settings.STOP_TIMEOUT_MS), supervisor.shutdown()]);
+  log.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,0 +1,133 @@
+import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
+import { createProxyServer } from 'http-proxy-3';
+import { sendError } from '../shared/api-error.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Lease, ManagedWorker } from './managed-worker.ts';
+
+export interface ProxyObserver {
+  /** Called once per proxied request with the status sent to the client (or the error status). */
+  onResult?(handle: string, status: number, seconds: number): void;
+  onHeld?(delta: 1 | -1): void;
+}
+
+interface InFlight {
+  proxyReq: ClientRequest | null;
+  timer: NodeJS.Timeout | undefined;
+  timedOut: boolean;
+}
+
+const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Forwards a request to a worker (http-proxy-3 over a keep-alive agent per worker), holding it while the
+ *  worker is not ready and mapping every upstream failure to a JSON answer. A proxy error never throws. */
+export class WorkerProxy {
+  readonly #proxy = createProxyServer({ xfwd: true });
+  readonly #inFlight = new WeakMap<IncomingMessage, InFlight>();
+  readonly #log: Logger;
+  readonly #holdTimeoutMs: number;
+  readonly #upstreamTimeoutMs: number;
+  readonly #observer: ProxyObserver;
+
+  constructor(options: { log: Logger; holdTimeoutMs: number; upstreamTimeoutMs: number; observer?: ProxyObserver }) {
+    this.#log = options.log;
+    this.#holdTimeoutMs = options.holdTimeoutMs;
+    this.#upstreamTimeoutMs = options.upstreamTimeoutMs;
+    this.#observer = options.observer ?? {};
+    this.#proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      const state = this.#inFlight.get(req);
+      if (state) state.proxyReq = proxyReq;
+    });
+    this.#proxy.on('proxyRes', (_proxyRes: IncomingMessage, req: IncomingMessage) => {
+      const state = this.#inFlight.get(req);
+      if (state) clearTimeout(state.timer);
+    });
+    this.#proxy.on('error', () => {}); // every call passes its own callback; this only guards against a crash
+    this.#proxy.on('econnreset', () => {}); // the client went away: nothing to answer
+  }
+
+  /** `path` is what the worker sees (prefix stripped); `prefix` becomes `X-Forwarded-Prefix`. */
+  async forward(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, path: string, prefix: string): Promise<void> {
+    const started = performance.now();
+    const label = worker.handle ?? 'setup';
+    res.once('close', () => this.#observer.onResult?.(label, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000));
+    req.url = path;
+    if (prefix) req.headers['x-forwarded-prefix'] = prefix;
+    else delete req.headers['x-forwarded-prefix'];
+    await this.#attempt(req, res, worker, 0);
+  }
+
+  async #attempt(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, attempt: number): Promise<void> {
+    const lease = await this.#acquire(req, res, worker);
+    if (!lease) return;
+    const state: InFlight = { proxyReq: null, timer: undefined, timedOut: false };
+    this.#inFlight.set(req, state);
+    res.once('close', () => {
+      clearTimeout(state.timer);
+      lease.release();
+    });
+    state.timer = setTimeout(() => {
+      state.timedOut = true;
+      if (state.proxyReq) state.proxyReq.destroy();
+      else this.#gatewayTimeout(res, worker);
+    }, this.#upstreamTimeoutMs);
+
+    this.#proxy.web(req, res, { target: lease.target, agent: lease.agent, xfwd: true }, (error: Error) => {
+      clearTimeout(state.timer);
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (state.timedOut) {
+        this.#gatewayTimeout(res, worker);
+        return;
+      }
+      if (attempt === 0 && RETRYABLE.has(code) && canReplay(req) && !res.headersSent && !res.destroyed) {
+        // The worker died or was replaced under this request before answering: replay it once, held until
+        // the worker is back, instead of failing a read the client could simply have retried.
+        lease.release();
+        void this.#attempt(req, res, worker, 1);
+        return;
+      }
+      this.#log.warn({ handle: worker.handle, code, method: req.method }, 'worker connection failed');
+      sendError(res, 502, 'bad_gateway', `the worker for ${describe(worker)} closed the connection (${code || error.message})`, { handle: worker.handle });
+    });
+  }
+
+  /** A lease, or `null` once the request has been answered (503) or abandoned by the client. */
+  async #acquire(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker): Promise<Lease | null> {
+    if (worker.state === 'ready') {
+      const lease = await worker.acquire(0);
+      if (lease.ok) return lease;
+    }
+    const abort = new AbortController();
+    const onClose = () => abort.abort();
+    res.once('close', onClose);
+    this.#observer.onHeld?.(1);
+    const result = await worker.acquire(this.#holdTimeoutMs, abort.signal);
+    this.#observer.onHeld?.(-1);
+    res.off('close', onClose);
+    if (result.ok) {
+      if (res.destroyed) {
+        result.release();
+        return null;
+      }
+      return result;
+    }
+    if (!abort.signal.aborted) {
+      sendError(res, result.status, result.code, result.message, result.extra, { 'retry-after': String(result.retryAfterSeconds) });
+    }
+    return null;
+  }
+
+  #gatewayTimeout(res: ServerResponse, worker: ManagedWorker): void {
+    this.#log.warn({ handle: worker.handle, timeout_ms: this.#upstreamTimeoutMs }, 'worker did not answer in time');
+    sendError(res, 504, 'gateway_timeout', `the worker for ${describe(worker)} did not answer within ${this.#upstreamTimeoutMs} ms`, { handle: worker.handle });
+  }
+}
+
+function canReplay(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return IDEMPOTENT.has(req.method ?? '') && (length === undefined || length === '0') && !req.headers['transfer-encoding'];
+}
+
+function describe(worker: ManagedWorker): string {
+  return worker.handle ? `"${worker.handle}"` : 'the setup worker';
+}

@@ -1,0 +1,50 @@
+import http from 'node:http';
+import type Koa from 'koa';
+import { sendError } from '../shared/api-error.ts';
+import type { Supervisor } from './supervisor.ts';
+import type { WorkerProxy } from './proxy.ts';
+import { routeOf } from './routing.ts';
+
+/** The supervisor's listener: proxied paths go straight to the proxy (no Koa middleware on the hot path);
+ *  everything else is the Koa app (dashboard, supervisor API, health, metrics). */
+export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProxy, app: Koa): http.Server {
+  const appHandler = app.callback();
+  const server = http.createServer((req, res) => {
+    const route = routeOf(req.url ?? '/');
+    switch (route.kind) {
+      case 'app':
+        void appHandler(req, res);
+        return;
+      case 'unknown-profile':
+        sendError(res, 404, 'profile_not_found', 'no such profile: handles are lowercase letters, digits, dots and hyphens');
+        return;
+      case 'profile-root':
+        res.writeHead(308, { location: `/p/${route.handle}/${route.query}`, 'content-length': 0 });
+        res.end();
+        return;
+      case 'profile': {
+        const worker = supervisor.worker(route.handle);
+        if (!worker) {
+          sendError(res, 404, 'profile_not_found', `no profile "${route.handle}" on this server (not registered, credentials file missing, or outside PROFILES)`, { handle: route.handle });
+          return;
+        }
+        void proxy.forward(req, res, worker, route.path, route.prefix);
+        return;
+      }
+      case 'api': {
+        const worker = supervisor.apiWorker();
+        if (!worker) {
+          sendError(res, 503, 'worker_unavailable', 'no worker serves /api yet; try again shortly', {}, { 'retry-after': '1' });
+          return;
+        }
+        void proxy.forward(req, res, worker, route.path, '');
+        return;
+      }
+    }
+  });
+  // Slow or stalled clients are cut instead of holding sockets: headers must arrive within 10 s.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 0; // bodies (CSV uploads) and long automations are bounded elsewhere
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
