@@ -38,26 +38,7 @@ const server = http.createServer(app.callback());
 server.requestTimeout = 0; // long automations (CSV export) may take minutes; the supervisor bounds waits
 server.keepAliveTimeout = 65_000; // longer than the supervisor's upstream agent keeps idle sockets
 
-let port: number;
-try {
-  port = await listen(server, settings.PORT, HOST);
-} catch (error) {
-  const code = (error as NodeJS.ErrnoException).code;
-  const message =
-    code === 'EADDRINUSE'
-      ? `port ${settings.PORT} on ${HOST} is already in use by another program`
-      : `cannot listen on ${HOST}:${settings.PORT} (${code ?? (error as Error).message})`;
-  log.fatal({ port: settings.PORT, code }, message);
-  notify({ type: 'fatal', code: code === 'EADDRINUSE' ? 'port_conflict' : 'startup_failed', message, port: settings.PORT });
-  log.flush();
-  process.exit(code === 'EADDRINUSE' ? 75 : 1);
-}
-log.info(
-  { port, source: selection.source, first_run: selection.handle === null, config_dir: configDir },
-  selection.handle ? `worker for "${selection.handle}" listening on http://${HOST}:${port}` : `setup worker (first-run mode) listening on http://${HOST}:${port}`,
-);
-notify({ type: 'ready', port, handle: selection.handle });
-
+// Installed before listening: a signal that arrives right after `ready` must stop gracefully, not kill.
 let stopping = false;
 async function stop(reason: string): Promise<void> {
   if (stopping) return;
@@ -79,3 +60,23 @@ if (supervised) {
   // No orphans: when the supervisor goes away (even by SIGKILL) the channel closes and the worker follows.
   process.on('disconnect', () => void stop('supervisor went away'));
 }
+
+let port: number;
+try {
+  port = await listen(server, settings.PORT, HOST);
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message =
+    code === 'EADDRINUSE'
+      ? `port ${settings.PORT} on ${HOST} is already in use by another program`
+      : `cannot listen on ${HOST}:${settings.PORT} (${code ?? (error as Error).message})`;
+  log.fatal({ port: settings.PORT, code }, message);
+  notify({ type: 'fatal', code: code === 'EADDRINUSE' ? 'port_conflict' : 'startup_failed', message, port: settings.PORT });
+  log.flush();
+  process.exit(code === 'EADDRINUSE' ? 75 : 1);
+}
+log.info(
+  { port, source: selection.source, first_run: selection.handle === null, config_dir: configDir },
+  selection.handle ? `worker for "${selection.handle}" listening on http://${HOST}:${port}` : `setup worker (first-run mode) listening on http://${HOST}:${port}`,
+);
+notify({ type: 'ready', port, handle: selection.handle });
