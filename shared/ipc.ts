@@ -6,14 +6,16 @@ export type WorkerMessage =
   /** The worker wrote last_profile.json for a switch: the supervisor recycles worker(handle) and points /api at it. */
   | { type: 'switch'; handle: Handle }
   /** The worker cannot run; the supervisor shows `code` instead of a bare exit status. */
-  | { type: 'fatal'; code: 'port_conflict' | 'startup_failed'; message: string; port?: number };
+  | { type: 'fatal'; code: 'port_conflict' | 'startup_failed'; message: string; port?: number }
+  /** The worker's Chrome started (pid) or went away (null): killed with the worker if it ever has to be. */
+  | { type: 'browser'; pid: number | null };
 
 /** Messages the supervisor sends a worker. */
 export type SupervisorMessage = { type: 'shutdown' };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   const type = (value as { type?: unknown } | null)?.type;
-  return type === 'ready' || type === 'switch' || type === 'fatal';
+  return type === 'ready' || type === 'switch' || type === 'fatal' || type === 'browser';
 }
 
 export function isSupervisorMessage(value: unknown): value is SupervisorMessage {

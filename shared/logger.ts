@@ -13,14 +13,17 @@ export const SECRET_KEYS = [
   'access_token',
   'id_token',
   'authorization',
+  'Authorization',
   'cookie',
+  'Cookie',
   'set-cookie',
+  'Set-Cookie',
 ] as const;
 
 const redactPaths = SECRET_KEYS.flatMap((key) => {
-  const k = /^[a-z_]+$/.test(key) ? key : `["${key}"]`;
+  const k = /^[A-Za-z_]+$/.test(key) ? key : `["${key}"]`;
   const join = (prefix: string) => (k.startsWith('[') ? `${prefix}${k}` : `${prefix}.${k}`);
-  return [k, join('*'), join('*.*'), join('*.*.*')];
+  return [k, join('*'), join('*.*'), join('*.*.*'), join('*.*.*.*'), join('*.*.*.*.*')];
 });
 
 export interface LoggerOptions {

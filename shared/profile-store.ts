@@ -182,7 +182,12 @@ export class ProfileStore {
     const last = await this.readLastProfile();
     if (last && (await this.isValid(last))) return { handle: last, source: 'last_profile' };
     const [first] = await this.validHandles();
-    return first ? { handle: first, source: 'first_valid' } : { handle: null, source: 'none' };
+    if (!first) return { handle: null, source: 'none' };
+    // Remember the choice (DESIGN.md §4), but never over a corrupt file a person should look at first.
+    if ((await readJsonFile(this.paths.lastProfile)).status === 'missing') {
+      await this.writeLastProfile(first).catch((error) => this.#log.warn({ err: error }, 'could not write last_profile.json'));
+    }
+    return { handle: first, source: 'first_valid' };
   }
 
   async #readLogged(file: string): Promise<JsonRead> {

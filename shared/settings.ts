@@ -3,44 +3,30 @@ import { readJsonFile } from './json-file.ts';
 import { configPaths } from './paths.ts';
 import { HandleSchema } from './handle.ts';
 
-/** Environment strings become the file's types: numbers, booleans and comma-separated lists. */
-const envNumber = (schema: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), schema);
-const envBoolean = z.preprocess((v) => {
-  if (typeof v !== 'string') return v;
-  const s = v.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-  if (['0', 'false', 'no', 'off'].includes(s)) return false;
-  return v;
-}, z.boolean());
-const envList = (item: z.ZodType<string>) =>
-  z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-    z.array(item),
-  );
 const port = z.number().int().min(0).max(65535);
+const positive = z.number().int().positive();
 const url = z.url({ protocol: /^https?$/ });
 
 export const SettingsSchema = z.object({
-  PORT: envNumber(port).default(5000),
+  PORT: port.default(5000),
   HOST: z.string().min(1).default('127.0.0.1'),
-  WORKER_BASE_PORT: envNumber(port).optional(),
+  WORKER_BASE_PORT: port.optional(),
   PUBLIC_URL: url.optional(),
-  PROFILES: envList(HandleSchema).optional(),
+  PROFILES: z.array(HandleSchema).optional(),
   SESSION_BACKEND: z.enum(['file', 'redis', 'memory']).default('file'),
   REDIS_URL: z.string().optional(),
   REDIS_PREFIX: z.string().default('tat_mis:'),
-  REDIS_TTL: envNumber(z.number().int().positive()).default(86400),
+  REDIS_TTL: positive.default(86400),
   CHROME_PATH: z.string().optional(),
-  HEADLESS: envBoolean.default(true),
+  HEADLESS: z.boolean().default(true),
   MIS_URL: url.default('https://mis.theartisttree.com/daily-discount'),
   BLAZE_API_URL: url.default('https://api.blaze.me'),
   GOOGLE_API_ROOT: url.optional(),
-  START_TIMEOUT_MS: envNumber(z.number().int().positive()).default(20000),
-  STOP_TIMEOUT_MS: envNumber(z.number().int().positive()).default(10000),
-  PROXY_TIMEOUT_MS: envNumber(z.number().int().positive()).default(300000),
-  MAX_RESTARTS: envNumber(z.number().int().positive()).default(5),
-  RESTART_WINDOW_MS: envNumber(z.number().int().positive()).default(60000),
+  START_TIMEOUT_MS: positive.default(20000),
+  STOP_TIMEOUT_MS: positive.default(10000),
+  PROXY_TIMEOUT_MS: positive.default(300000),
+  MAX_RESTARTS: positive.default(5),
+  RESTART_WINDOW_MS: positive.default(60000),
   SUPERVISOR_TOKEN: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -79,7 +65,7 @@ export async function loadSettings(configDir: string, env: NodeJS.ProcessEnv = p
   const source: Record<string, string> = {};
   for (const key of SETTING_KEYS) {
     if (env[key] !== undefined && env[key] !== '') {
-      raw[key] = env[key];
+      raw[key] = fromEnvironment(key, env[key]);
       source[key] = `environment variable ${key}`;
     } else if (key in fromFile) {
       raw[key] = fromFile[key];
@@ -104,4 +90,20 @@ export async function loadSettings(configDir: string, env: NodeJS.ProcessEnv = p
     },
     warnings,
   };
+}
+
+const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS']);
+
+/** Environment variables are strings: give them the file's types (numbers, booleans, comma lists). A value
+ *  that does not convert is passed on as it is, so validation names the variable. */
+function fromEnvironment(key: string, value: string): unknown {
+  const v = value.trim();
+  if (NUMBER_KEYS.has(key)) return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : value;
+  if (key === 'HEADLESS') {
+    if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
+    if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
+    return value;
+  }
+  if (key === 'PROFILES') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return value;
 }

@@ -61,7 +61,7 @@ export function supervisorApi(supervisor: Supervisor, options: { token: string |
   }
 
   router.post('/supervisor/api/current', write, async (ctx) => {
-    const handle = requireHandle((await readJson(ctx, z.object({ handle: z.unknown() }))).handle);
+    const handle = requireHandle((await readJson(ctx, z.object({ handle: z.unknown().optional() }))).handle);
     workerOf(handle);
     await supervisor.makeCurrent(handle);
     ctx.body = { success: true, current: supervisor.current };

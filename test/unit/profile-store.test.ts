@@ -109,8 +109,18 @@ test('auto-selection: an invalid BLAZE_PROFILE is logged and falls through', () 
 test('auto-selection: an empty BLAZE_PROFILE counts as unset, without a warning', () =>
   withStore(['store-la'], async ({ store, lines }) => {
     assert.deepEqual(await store.selectCurrent(''), { handle: 'store-la', source: 'first_valid' });
-    assert.deepEqual(await store.selectCurrent(undefined), { handle: 'store-la', source: 'first_valid' });
     assert.equal(lines.filter((l) => l.level >= WARN).length, 0);
+  }));
+
+test('auto-selection remembers a first-valid choice in last_profile.json, but never over a corrupt file', () =>
+  withStore(['store-la'], async ({ config, store }) => {
+    assert.deepEqual(await store.selectCurrent(undefined), { handle: 'store-la', source: 'first_valid' });
+    assert.deepEqual(await config.readJson('last_profile.json'), { last_profile: 'store-la' });
+    assert.deepEqual(await store.selectCurrent(undefined), { handle: 'store-la', source: 'last_profile' });
+    await config.writeJson('last_profile.json', 'garbage');
+    await fs.writeFile(config.file('last_profile.json'), '{"last_profile": ');
+    assert.deepEqual(await store.selectCurrent(undefined), { handle: 'store-la', source: 'first_valid' });
+    assert.equal(await fs.readFile(config.file('last_profile.json'), 'utf8'), '{"last_profile": ');
   }));
 
 test('auto-selection 2: last_profile.json when it names a valid profile', () =>

@@ -126,6 +126,9 @@ test('a wrong type in settings.json throws a SettingsError naming the key and th
 test('other wrong types in settings.json are refused too', async () => {
   for (const [key, value] of [
     ['HEADLESS', 'maybe'],
+    ['HEADLESS', 'false'],
+    ['PORT', '5000'],
+    ['PROFILES', 'a,b'],
     ['PORT', 70000],
     ['PORT', 5000.5],
     ['SESSION_BACKEND', 'postgres'],

@@ -5,7 +5,7 @@ import { readJson, requireHandle } from '../../shared/json-body.ts';
 import type { Handle } from '../../shared/handle.ts';
 import type { WorkerDeps } from '../deps.ts';
 
-const HandleBody = z.object({ handle: z.unknown() });
+const HandleBody = z.object({ handle: z.unknown().optional() });
 
 /** The guide's profile API (DESIGN.md §6). Any worker may register, switch or delete any profile: they all
  *  act on the same config dir, and the supervisor follows the files. */
@@ -57,9 +57,15 @@ export function profileRoutes(deps: WorkerDeps): Router {
     if (!(await store.createPlaceholderToken(handle))) {
       throw new ApiError(409, 'profile_exists', `profile "${handle}" is already registered`);
     }
-    await store.ensureBlazeConfig(handle);
-    await store.ensureProfileDirs(handle);
-    await store.writeLastProfile(handle);
+    try {
+      await store.ensureBlazeConfig(handle);
+      await store.ensureProfileDirs(handle);
+      await store.writeLastProfile(handle);
+    } catch (error) {
+      // Undo the half-made registration so that trying again is possible.
+      await store.deleteToken(handle).catch(() => {});
+      throw error;
+    }
     deps.log.info({ target: handle }, 'profile registered');
     ctx.status = 201;
     ctx.body = {
