@@ -7,7 +7,7 @@ import type { DestinationStream } from 'pino';
 import { LogRing } from './log-ring.ts';
 import { RestartPolicy } from './restart-policy.ts';
 import { WorkerProcess, type Exit } from './worker-process.ts';
-import { rssBytes } from './process-tree.ts';
+import { killAll, rssBytes } from './process-tree.ts';
 
 /** starting → ready → draining → stopped; a crash goes to backoff (then starting) or, in a crash loop, errored. */
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopped' | 'backoff' | 'errored';
@@ -94,6 +94,8 @@ export class ManagedWorker {
   #restarts = 0;
   #lastExit: LastExit | null = null;
   #problem: WorkerStatus['problem'] = null;
+  /** The worker's Chrome (own process group): killed with the worker whenever the worker cannot close it. */
+  #browserPid: number | null = null;
   #startTimer: NodeJS.Timeout | undefined;
   #backoffTimer: NodeJS.Timeout | undefined;
   #waiters = new Set<Waiter>();
@@ -231,6 +233,7 @@ export class ManagedWorker {
       onMessage: (message) => {
         if (generation !== this.#generation) return;
         if (message.type === 'ready') this.#onReady(proc, message.port);
+        else if (message.type === 'browser') this.#browserPid = message.pid;
         else if (message.type === 'fatal') this.#problem = { code: message.code, message: message.message, ...(message.port ? { port: message.port } : {}) };
         else this.#o.onMessage(this, message);
       },
@@ -263,6 +266,7 @@ export class ManagedWorker {
 
   #onExit(proc: WorkerProcess, generation: number, exit: Exit): void {
     if (generation === this.#generation) clearTimeout(this.#startTimer);
+    this.#killBrowser();
     if (this.#expectedExit.has(proc) || generation !== this.#generation) return;
     const uptime = performance.now() - proc.startedAt;
     this.#lastExit = {
@@ -303,6 +307,7 @@ export class ManagedWorker {
       await this.#waitDrained(this.#o.settings.STOP_TIMEOUT_MS);
     }
     await proc.stop(Math.max(250, deadline - performance.now()));
+    this.#killBrowser();
     this.#drainingFor = null;
   }
 
@@ -316,6 +321,12 @@ export class ManagedWorker {
       }
       this.#drained = done;
     });
+  }
+
+  /** A worker that exited cleanly closed its Chrome; one that crashed or was killed could not. */
+  #killBrowser(): void {
+    if (this.#browserPid !== null) killAll([this.#browserPid]);
+    this.#browserPid = null;
   }
 
   #lease(): Lease {

@@ -5,6 +5,11 @@ import type { WorkerDeps } from './deps.ts';
 import { healthRoutes } from './routes/health.ts';
 import { profileRoutes } from './routes/profiles.ts';
 import { credentialRoutes } from './routes/credentials.ts';
+import { authRoutes } from './routes/auth.ts';
+import { browserRoutes } from './routes/browser.ts';
+import { misRoutes } from './routes/mis.ts';
+import { sheetsRoutes } from './routes/sheets.ts';
+import { sessionRoutes } from './routes/session.ts';
 
 export function createWorkerApp(deps: WorkerDeps): Koa {
   const app = new Koa();
@@ -16,7 +21,17 @@ export function createWorkerApp(deps: WorkerDeps): Koa {
     await next();
   });
   app.use(sameOriginGuard());
-  for (const router of [healthRoutes(deps), profileRoutes(deps), credentialRoutes(deps)]) {
+  const routers = [
+    healthRoutes(deps),
+    profileRoutes(deps),
+    credentialRoutes(deps),
+    authRoutes(deps),
+    browserRoutes(deps),
+    misRoutes(deps),
+    sheetsRoutes(deps),
+    sessionRoutes(deps),
+  ];
+  for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

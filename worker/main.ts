@@ -6,6 +6,8 @@ import { ProfileStore } from '../shared/profile-store.ts';
 import { closeGracefully, listen } from '../shared/http-server.ts';
 import { isSupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
 import { createWorkerApp } from './app.ts';
+import { SessionManager } from './session/session-manager.ts';
+import { createProfileServices } from './profile-services.ts';
 
 // One profile's TAT-MIS instance (DESIGN.md §6). Runs under the supervisor (IPC channel present) or alone:
 //   BLAZE_PROFILE=nick.tat PORT=5001 npm run worker
@@ -33,7 +35,13 @@ const store = new ProfileStore(configDir, bootLog);
 const selection =
   process.env.TAT_SETUP_WORKER === '1' ? { handle: null, source: 'none' as const } : await store.selectCurrent(process.env.BLAZE_PROFILE);
 const log = bootLog.child({ profile: selection.handle });
-const app = createWorkerApp({ handle: selection.handle, store, settings, log, notify, supervised });
+const session = await SessionManager.open(selection.handle, settings, log);
+// Google sends the person back here: through the supervisor's public URL when supervised, else directly.
+const publicBase = supervised ? `${settings.PUBLIC_URL}${process.env.TAT_ROUTE_PREFIX ?? ''}` : `http://localhost:${settings.PORT}`;
+const profile = selection.handle
+  ? createProfileServices({ handle: selection.handle, store, settings, session, log, notify, redirectUri: `${publicBase}/api/auth/google/callback` })
+  : null;
+const app = createWorkerApp({ handle: selection.handle, store, settings, log, notify, supervised, session, profile });
 const server = http.createServer(app.callback());
 server.requestTimeout = 0; // long automations (CSV export) may take minutes; the supervisor bounds waits
 server.keepAliveTimeout = 65_000; // longer than the supervisor's upstream agent keeps idle sockets
@@ -46,6 +54,8 @@ async function stop(reason: string): Promise<void> {
   log.info({ reason }, 'stopping: finishing in-flight requests');
   const inTime = await closeGracefully(server, settings.STOP_TIMEOUT_MS);
   if (!inTime) log.warn({ timeout_ms: settings.STOP_TIMEOUT_MS }, 'in-flight requests cut at the stop timeout');
+  await profile?.browser.close().catch((error) => log.warn({ error: (error as Error).message }, 'Chrome did not close cleanly'));
+  await session.close().catch(() => {});
   log.info('stopped');
   log.flush();
   process.exit(0);

@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import type { OAuth2Client, Credentials } from 'google-auth-library';
+import { ApiError } from '../../shared/api-error.ts';
+import type { Handle } from '../../shared/handle.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { ProfileStore } from '../../shared/profile-store.ts';
+import type { OAuthToken } from '../../shared/token.ts';
+import { readClientFile, type OAuthClientConfig } from './client-file.ts';
+
+export const SHEETS_SCOPE = 'https://www.googleapis.com/auth/spreadsheets';
+const STATE_TTL_MS = 10 * 60 * 1000;
+const FIX = 'connect Google again: POST /api/auth/google (or "Connect Google" on the settings page)';
+
+/** One profile's Google account: the OAuth web flow, the token file, and an authorised client that
+ *  writes refreshed tokens back. google-auth-library is loaded on first use only. */
+export class GoogleAccount {
+  readonly #handle: Handle;
+  readonly #store: ProfileStore;
+  readonly #log: Logger;
+  readonly #redirectUri: string;
+  /** Pending `state` values → when they expire (monotonic ms). Single use. */
+  readonly #states = new Map<string, number>();
+  #client: OAuth2Client | null = null;
+
+  constructor(options: { handle: Handle; store: ProfileStore; log: Logger; redirectUri: string }) {
+    this.#handle = options.handle;
+    this.#store = options.store;
+    this.#log = options.log;
+    this.#redirectUri = options.redirectUri;
+  }
+
+  get redirectUri(): string {
+    return this.#redirectUri;
+  }
+
+  /** Starts the web flow: the URL the person opens (never opened on the server, never waited for). */
+  async authUrl(): Promise<string> {
+    const client = await this.#newClient(await this.#clientConfig());
+    const now = performance.now();
+    for (const [s, expires] of this.#states) if (expires < now) this.#states.delete(s);
+    const state = randomBytes(24).toString('base64url');
+    this.#states.set(state, now + STATE_TTL_MS);
+    return client.generateAuthUrl({ access_type: 'offline', prompt: 'consent', scope: [SHEETS_SCOPE], state, include_granted_scopes: true });
+  }
+
+  /** Finishes the flow: checks `state`, exchanges the code, writes the token in the original's shape. */
+  async completeFlow(code: string, state: string): Promise<void> {
+    const expires = this.#states.get(state);
+    this.#states.delete(state);
+    if (expires === undefined || expires < performance.now()) {
+      throw new ApiError(400, 'invalid_state', 'this sign-in link is unknown, already used or older than 10 minutes; start again from "Connect Google"');
+    }
+    const config = await this.#clientConfig();
+    const client = await this.#newClient(config);
+    let tokens: Credentials;
+    try {
+      ({ tokens } = await client.getToken({ code, redirect_uri: this.#redirectUri }));
+    } catch (error) {
+      throw this.#tokenError(error, 'the authorisation code could not be exchanged');
+    }
+    const previous = await this.#store.readToken(this.#handle);
+    const refreshToken = tokens.refresh_token ?? (previous.kind === 'token' ? previous.token.refreshToken : null);
+    await this.#store.writeToken(this.#handle, toStoredToken(tokens, config, refreshToken));
+    this.#client = null;
+    this.#log.info({ scopes: tokens.scope }, 'Google account connected');
+  }
+
+  /** An authorised client for API calls; refreshed tokens are written back to the token file. */
+  async client(): Promise<OAuth2Client> {
+    if (this.#client) return this.#client;
+    const stored = await this.#store.readToken(this.#handle);
+    if (stored.kind !== 'token') {
+      const why = stored.kind === 'corrupt' || stored.kind === 'invalid' ? 'its token file is unreadable' : 'it is not connected yet';
+      throw new ApiError(409, 'not_authenticated', `the Google account of "${this.#handle}" cannot be used: ${why}; ${FIX}`);
+    }
+    const config = await this.#clientConfig();
+    const client = await this.#newClient(config);
+    const token = stored.token;
+    client.setCredentials({ access_token: token.accessToken, refresh_token: token.refreshToken, expiry_date: token.expiryDate });
+    client.on('tokens', (fresh: Credentials) => {
+      const merged = toStoredToken({ ...fresh, scope: fresh.scope ?? token.scopes.join(' ') }, config, fresh.refresh_token ?? token.refreshToken);
+      this.#store.writeToken(this.#handle, merged).then(
+        () => this.#log.info('refreshed Google token saved'),
+        (error) => this.#log.error({ err: error }, 'could not save the refreshed Google token'),
+      );
+    });
+    this.#client = client;
+    return client;
+  }
+
+  /** Runs an API call, turning Google's refusals into the errors the guide documents. */
+  async call<T>(task: (client: OAuth2Client) => Promise<T>): Promise<T> {
+    const client = await this.client();
+    try {
+      return await task(client);
+    } catch (error) {
+      throw this.#tokenError(error, 'the Google API call failed');
+    }
+  }
+
+  #tokenError(error: unknown, what: string): Error {
+    if (error instanceof ApiError) return error;
+    const e = error as { message?: string; status?: number; response?: { status?: number; data?: { error?: unknown } } };
+    const data = e.response?.data?.error;
+    const code = typeof data === 'string' ? data : (data as { status?: string } | undefined)?.status;
+    if (code === 'invalid_grant' || /invalid_grant/.test(e.message ?? '')) {
+      this.#client = null;
+      return new ApiError(401, 'token_expired_or_revoked', `Token has been expired or revoked for "${this.#handle}"; ${FIX}`);
+    }
+    const status = e.response?.status ?? e.status;
+    if (status === 401 || status === 403) {
+      return new ApiError(403, 'not_authenticated', `Google refused the request (${status}); check that the Sheets API is enabled and the sheet is shared with this account, or ${FIX}`);
+    }
+    if (status === 404) return new ApiError(404, 'not_found', `${what}: Google answered 404 (check the spreadsheet id or tab name)`);
+    this.#log.warn({ status, error: e.message }, what);
+    return new ApiError(502, 'bad_gateway', `${what}: ${status ? `Google answered ${status}` : (e.message ?? 'network error')}`);
+  }
+
+  async #clientConfig(): Promise<OAuthClientConfig> {
+    const file = this.#store.profilePaths(this.#handle).credentials;
+    const read = await readClientFile(file);
+    if (read.status === 'ok') return read.client;
+    const expected = this.#store.relative(file);
+    if (read.status === 'missing') {
+      throw new ApiError(404, 'credentials_not_found', `Google OAuth credentials file not found: save the OAuth client JSON from Google Cloud Console as ${expected}`, { expected_path: expected });
+    }
+    throw new ApiError(422, 'credentials_not_found', `the Google OAuth credentials file ${expected} is not usable (${read.reason}); download it again from Google Cloud Console`, { expected_path: expected });
+  }
+
+  async #newClient(config: OAuthClientConfig): Promise<OAuth2Client> {
+    const { OAuth2Client } = await import('google-auth-library');
+    return new OAuth2Client({
+      clientId: config.client_id,
+      clientSecret: config.client_secret,
+      redirectUri: this.#redirectUri,
+      endpoints: { oauth2AuthBaseUrl: config.auth_uri, oauth2TokenUrl: config.token_uri },
+    });
+  }
+}
+
+function toStoredToken(tokens: Credentials, config: OAuthClientConfig, refreshToken: string | null | undefined): OAuthToken {
+  return {
+    accessToken: tokens.access_token ?? null,
+    refreshToken: refreshToken ?? null,
+    expiryDate: tokens.expiry_date ?? null,
+    scopes: (tokens.scope ?? SHEETS_SCOPE).split(/\s+/).filter(Boolean),
+    tokenUri: config.token_uri,
+    clientId: config.client_id,
+    clientSecret: config.client_secret,
+  };
+}

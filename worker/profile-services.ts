@@ -1,0 +1,54 @@
+import type { Handle } from '../shared/handle.ts';
+import type { WorkerMessage } from '../shared/ipc.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ProfileStore } from '../shared/profile-store.ts';
+import type { Settings } from '../shared/settings.ts';
+import { AutomationLock } from './automation-lock.ts';
+import { BrowserSession } from './browser/browser-session.ts';
+import { GoogleAccount } from './google/google-account.ts';
+import { SheetsConnection } from './google/sheets.ts';
+import type { CsvReport } from './mis/csv-report.ts';
+import { MisClient } from './mis/mis-client.ts';
+import type { SessionManager } from './session/session-manager.ts';
+
+/** Everything one profile's worker holds for it: nothing here is shared with another profile. */
+export interface ProfileServices {
+  handle: Handle;
+  google: GoogleAccount;
+  sheets: SheetsConnection;
+  browser: BrowserSession;
+  mis: MisClient;
+  automation: AutomationLock;
+  /** The loaded MIS CSV (volatile; the session remembers only which file it was). */
+  csv: { current: CsvReport | null };
+}
+
+export function createProfileServices(options: {
+  handle: Handle;
+  store: ProfileStore;
+  settings: Settings;
+  session: SessionManager;
+  log: Logger;
+  redirectUri: string;
+  notify(message: WorkerMessage): void;
+}): ProfileServices {
+  const { handle, store, settings, session, log } = options;
+  const paths = store.profilePaths(handle);
+  const google = new GoogleAccount({ handle, store, log, redirectUri: options.redirectUri });
+  return {
+    handle,
+    google,
+    sheets: new SheetsConnection(google, session, settings.GOOGLE_API_ROOT),
+    browser: new BrowserSession({
+      chromePath: settings.CHROME_PATH,
+      headless: settings.HEADLESS,
+      userDataDir: paths.chromeDir,
+      downloadsDir: paths.downloads,
+      log,
+      onPid: (pid) => options.notify({ type: 'browser', pid }),
+    }),
+    mis: new MisClient(log),
+    automation: new AutomationLock(session),
+    csv: { current: null },
+  };
+}

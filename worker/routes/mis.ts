@@ -1,0 +1,96 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import Router from '@koa/router';
+import getRawBody from 'raw-body';
+import { z } from 'zod';
+import { ApiError } from '../../shared/api-error.ts';
+import { ensureDir } from '../../shared/json-file.ts';
+import { readJson } from '../../shared/json-body.ts';
+import { requireProfile, type WorkerDeps } from '../deps.ts';
+import type { ProfileServices } from '../profile-services.ts';
+import { parseCsvReport, summarise, type CsvReport } from '../mis/csv-report.ts';
+import { timestamp } from '../mis/mis-client.ts';
+import { loginToMis } from './browser.ts';
+
+export const CSV_UPLOAD_LIMIT = 20 * 1024 * 1024;
+const CSV_TYPES = ['text/csv', 'text/plain', 'application/csv', 'application/vnd.ms-excel', 'application/octet-stream'];
+
+const LoadSheetBody = z
+  .object({ spreadsheet_id: z.string().max(2048).optional(), url: z.string().max(2048).optional() })
+  .refine((b) => b.spreadsheet_id || b.url, { error: 'give "spreadsheet_id" or "url"' });
+
+/** The MIS CSV (pulled through Chrome or uploaded) and the spreadsheet it is compared with. */
+export function misRoutes(deps: WorkerDeps): Router {
+  const router = new Router({ prefix: '/api/mis' });
+
+  router.post('/pull-csv', async (ctx) => {
+    const profile = requireProfile(deps);
+    const report = await profile.automation.run('pull-csv', async () => {
+      const { page } = await loginToMis(deps, profile);
+      const file = await profile.mis.exportCsv(page, deps.store.profilePaths(profile.handle).downloads);
+      return parseCsvReport(await fs.readFile(file, 'utf8'), path.basename(file), 'mis');
+    });
+    ctx.body = { success: true, ...(await keep(deps, profile, report)) };
+  });
+
+  router.post('/upload-csv', async (ctx) => {
+    const profile = requireProfile(deps);
+    if (!CSV_TYPES.includes(ctx.request.type)) {
+      throw new ApiError(415, 'unsupported_media_type', 'send the CSV as the request body with "Content-Type: text/csv"');
+    }
+    let text: string;
+    try {
+      text = await getRawBody(ctx.req, { limit: CSV_UPLOAD_LIMIT, length: ctx.request.length, encoding: 'utf8' });
+    } catch (error) {
+      if ((error as { type?: string }).type === 'entity.too.large') {
+        throw new ApiError(413, 'payload_too_large', `the CSV is larger than ${CSV_UPLOAD_LIMIT / 1024 / 1024} MiB`);
+      }
+      throw new ApiError(400, 'bad_request', 'the upload could not be read');
+    }
+    const dir = deps.store.profilePaths(profile.handle).downloads;
+    const name = `MIS_CSV_UPLOAD_${timestamp()}.csv`;
+    const report = parseCsvReport(text, name, 'upload');
+    await ensureDir(dir, true);
+    await fs.writeFile(path.join(dir, name), text, { mode: 0o600 });
+    ctx.status = 201;
+    ctx.body = { success: true, ...(await keep(deps, profile, report)) };
+  });
+
+  router.get('/csv', async (ctx) => {
+    const profile = requireProfile(deps);
+    const report = profile.csv.current ?? (await reloadRemembered(deps, profile));
+    if (!report) throw new ApiError(404, 'not_found', 'no MIS CSV loaded yet: pull one (POST /api/mis/pull-csv) or upload one (POST /api/mis/upload-csv)');
+    const limit = Math.min(Math.max(Number(ctx.query.rows) || 5, 0), 100);
+    ctx.body = { success: true, ...summarise(report, limit) };
+  });
+
+  router.post('/load-sheet', async (ctx) => {
+    const profile = requireProfile(deps);
+    const body = await readJson(ctx, LoadSheetBody);
+    const loaded = await profile.sheets.load((body.spreadsheet_id ?? body.url)!);
+    ctx.body = { success: true, ...loaded };
+  });
+
+  return router;
+}
+
+/** Holds the report in memory and remembers its file in the session, so a recycled worker reloads it. */
+async function keep(deps: WorkerDeps, profile: ProfileServices, report: CsvReport) {
+  profile.csv.current = report;
+  const summary = summarise(report);
+  await deps.session.set('csv', { file: report.file, source: report.source, loaded_at: report.loaded_at, row_count: summary.row_count });
+  return summary;
+}
+
+async function reloadRemembered(deps: WorkerDeps, profile: ProfileServices): Promise<CsvReport | null> {
+  const remembered = await deps.session.get<{ file?: unknown; source?: unknown }>('csv');
+  const file = typeof remembered?.file === 'string' ? path.basename(remembered.file) : null;
+  if (!file) return null;
+  try {
+    const text = await fs.readFile(path.join(deps.store.profilePaths(profile.handle).downloads, file), 'utf8');
+    profile.csv.current = parseCsvReport(text, file, remembered?.source === 'upload' ? 'upload' : 'mis');
+    return profile.csv.current;
+  } catch {
+    return null;
+  }
+}

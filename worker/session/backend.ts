@@ -1,0 +1,19 @@
+import { ApiError } from '../../shared/api-error.ts';
+
+/** Persistent JSON key/value storage of one profile's session (DESIGN.md §6). */
+export interface SessionBackend {
+  readonly name: 'file' | 'redis' | 'memory';
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  keys(): Promise<string[]>;
+  clear(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The backend cannot be reached right now (Redis down): the request gets 503 `session_unavailable`. */
+export class SessionUnavailableError extends ApiError {
+  constructor(message: string) {
+    super(503, 'session_unavailable', message);
+  }
+}
