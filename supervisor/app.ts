@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import type { Registry } from 'prom-client';
 import { errorMiddleware } from '../shared/api-error.ts';
 import type { Logger } from '../shared/logger.ts';
 import { sameOriginGuard } from '../shared/origin-guard.ts';
@@ -7,7 +8,10 @@ import type { Supervisor } from './supervisor.ts';
 import { dashboardRoutes } from './dashboard.ts';
 
 /** The supervisor's own pages and API (everything that is not proxied). */
-export function createSupervisorApp(supervisor: Supervisor, options: { log: Logger; token: string | undefined; startedAt: number }): Koa {
+export function createSupervisorApp(
+  supervisor: Supervisor,
+  options: { log: Logger; token: string | undefined; startedAt: number; metrics: Registry },
+): Koa {
   const app = new Koa();
   app.silent = true;
   app.use(errorMiddleware(options.log));
@@ -16,6 +20,11 @@ export function createSupervisorApp(supervisor: Supervisor, options: { log: Logg
     await next();
   });
   app.use(sameOriginGuard());
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
+    ctx.type = options.metrics.contentType;
+    ctx.body = await options.metrics.metrics();
+  });
   for (const router of [supervisorApi(supervisor, options), dashboardRoutes(supervisor)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());

@@ -11,6 +11,7 @@ import { Supervisor } from './supervisor.ts';
 import { WorkerProxy } from './proxy.ts';
 import { createSupervisorApp } from './app.ts';
 import { createSupervisorServer } from './server.ts';
+import { SupervisorMetrics } from './metrics.ts';
 
 // `npm start`: one worker per profile behind one URL (DESIGN.md §7).
 const startedAt = performance.now();
@@ -35,24 +36,11 @@ const pinnedRaw = process.env.BLAZE_PROFILE;
 const pinned = pinnedRaw ? parseHandle(pinnedRaw) : null;
 if (pinnedRaw) log.warn({ BLAZE_PROFILE: pinnedRaw }, 'BLAZE_PROFILE pins /api to this profile; switches will not move /api while it is set');
 
-const supervisor = new Supervisor({ settings, store, ports, log, logDestination: destination, pinned });
-const proxy = new WorkerProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS, upstreamTimeoutMs: settings.PROXY_TIMEOUT_MS });
-const app = createSupervisorApp(supervisor, { log, token: settings.SUPERVISOR_TOKEN, startedAt });
+const supervisor = new Supervisor({ settings, store, ports, log, logDestination: destination, pinned, onWorkerEvent: (w, e) => metrics.onWorkerEvent(w, e) });
+const metrics = new SupervisorMetrics(() => supervisor.list());
+const proxy = new WorkerProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS, upstreamTimeoutMs: settings.PROXY_TIMEOUT_MS, observer: metrics.proxyObserver });
+const app = createSupervisorApp(supervisor, { log, token: settings.SUPERVISOR_TOKEN, startedAt, metrics: metrics.registry });
 const server = createSupervisorServer(supervisor, proxy, app);
-
-try {
-  await listen(server, settings.PORT, settings.HOST);
-} catch (error) {
-  const code = (error as NodeJS.ErrnoException).code;
-  log.fatal({ code, port: settings.PORT, host: settings.HOST }, code === 'EADDRINUSE' ? `port ${settings.PORT} is already in use; stop the other program or set PORT` : 'cannot listen');
-  process.exit(1);
-}
-await supervisor.start();
-log.info(
-  { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun },
-  `supervisor listening on http://${settings.HOST}:${settings.PORT}`,
-);
-process.send?.('ready'); // pm2 wait_ready
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
@@ -70,3 +58,20 @@ async function stop(signal: string): Promise<void> {
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
+
+// Workers are known before the first request arrives, so none is answered "no such profile" at start.
+await supervisor.start();
+try {
+  await listen(server, settings.PORT, settings.HOST);
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  log.fatal({ code, port: settings.PORT, host: settings.HOST }, code === 'EADDRINUSE' ? `port ${settings.PORT} is already in use; stop the other program or set PORT` : 'cannot listen');
+  await supervisor.shutdown();
+  process.exit(1);
+}
+log.info(
+  { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun },
+  `supervisor listening on http://${settings.HOST}:${settings.PORT}`,
+);
+process.send?.('ready'); // pm2 wait_ready
+

@@ -68,7 +68,11 @@ export interface ManagedWorkerOptions {
   env: Record<string, string>;
   onMessage(worker: ManagedWorker, message: WorkerMessage): void;
   onStateChange(worker: ManagedWorker, previous: WorkerState): void;
+  /** Measurements for metrics: a process became ready, a recycle finished, a process crashed. */
+  onEvent?(worker: ManagedWorker, event: WorkerEvent): void;
 }
+
+export type WorkerEvent = { kind: 'ready'; spawnSeconds: number } | { kind: 'recycled'; seconds: number } | { kind: 'crashed' };
 
 interface Waiter {
   resolve(result: Lease | Refusal): void;
@@ -102,6 +106,7 @@ export class ManagedWorker {
   #inFlight = 0;
   #drained: (() => void) | null = null;
   #ops: Promise<void> = Promise.resolve();
+  #settled: (() => void) | null = null;
   /** Exits we caused (stop, recycle, start timeout) are not crashes. */
   #expectedExit = new WeakSet<WorkerProcess>();
 
@@ -142,9 +147,12 @@ export class ManagedWorker {
   recycle(reason: string): Promise<void> {
     return this.#op(async () => {
       this.#o.log.info({ handle: this.handle, reason }, 'recycling worker');
+      const started = performance.now();
       this.#policy.reset();
       await this.#shutdown('recycle');
       await this.#spawn();
+      const ready = await this.#whenSettled();
+      if (ready) this.#o.onEvent?.(this, { kind: 'recycled', seconds: (performance.now() - started) / 1000 });
     });
   }
 
@@ -204,6 +212,17 @@ export class ManagedWorker {
 
   // ——— internals ———
 
+  /** Resolves true once the process just spawned is ready, false if it exited first. */
+  #whenSettled(): Promise<boolean> {
+    if (this.#state !== 'starting') return Promise.resolve(this.#state === 'ready');
+    return new Promise((resolve) => {
+      this.#settled = () => {
+        this.#settled = null;
+        resolve(this.#state === 'ready');
+      };
+    });
+  }
+
   #op(task: () => Promise<void>): Promise<void> {
     const run = this.#ops.then(task, task);
     this.#ops = run.catch((error) => this.#o.log.error({ err: error, handle: this.handle }, 'worker lifecycle operation failed'));
@@ -258,6 +277,8 @@ export class ManagedWorker {
     if (port) this.#port = port;
     this.#startedAtWall = new Date();
     this.#setState('ready');
+    this.#o.onEvent?.(this, { kind: 'ready', spawnSeconds: (performance.now() - proc.startedAt) / 1000 });
+    this.#settled?.();
     for (const waiter of [...this.#waiters]) {
       this.#dropWaiter(waiter);
       waiter.resolve(this.#lease());
@@ -276,6 +297,8 @@ export class ManagedWorker {
       reason: this.#problem?.code ?? (this.#state === 'starting' ? 'exited_during_start' : 'crashed'),
     };
     this.#restarts += 1;
+    this.#o.onEvent?.(this, { kind: 'crashed' });
+    this.#settled?.();
     const decision = this.#policy.recordExit(uptime);
     if (decision.action === 'give_up') {
       this.#o.log.error({ handle: this.handle, exit: this.#lastExit, exits: decision.exits }, 'worker keeps crashing; marked errored until restarted or its files change');

@@ -19,13 +19,18 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
         sendError(res, 404, 'profile_not_found', 'no such profile: handles are lowercase letters, digits, dots and hyphens');
         return;
       case 'profile-root':
+        // An unknown profile is a 404 here too, not a redirect to one.
+        if (!supervisor.worker(route.handle)) {
+          profileNotFound(res, route.handle);
+          return;
+        }
         res.writeHead(308, { location: `/p/${route.handle}/${route.query}`, 'content-length': 0 });
         res.end();
         return;
       case 'profile': {
         const worker = supervisor.worker(route.handle);
         if (!worker) {
-          sendError(res, 404, 'profile_not_found', `no profile "${route.handle}" on this server (not registered, credentials file missing, or outside PROFILES)`, { handle: route.handle });
+          profileNotFound(res, route.handle);
           return;
         }
         void proxy.forward(req, res, worker, route.path, route.prefix);
@@ -47,4 +52,8 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
   server.requestTimeout = 0; // bodies (CSV uploads) and long automations are bounded elsewhere
   server.keepAliveTimeout = 5_000;
   return server;
+}
+
+function profileNotFound(res: http.ServerResponse, handle: string): void {
+  sendError(res, 404, 'profile_not_found', `no profile "${handle}" on this server (not registered, credentials file missing, or outside PROFILES)`, { handle });
 }

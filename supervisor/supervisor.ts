@@ -6,7 +6,7 @@ import type { ProfileStore } from '../shared/profile-store.ts';
 import type { Settings } from '../shared/settings.ts';
 import { ConfigWatcher, type ConfigChange } from './config-watcher.ts';
 import { readDesiredState, type DesiredState } from './desired-state.ts';
-import { ManagedWorker, type WorkerState, type WorkerStatus } from './managed-worker.ts';
+import { ManagedWorker, type WorkerEvent, type WorkerState, type WorkerStatus } from './managed-worker.ts';
 import type { PortRegistry } from './port-registry.ts';
 
 export interface SupervisorOptions {
@@ -18,6 +18,7 @@ export interface SupervisorOptions {
   /** `BLAZE_PROFILE` given to the supervisor itself pins the current profile (the guide's first priority). */
   pinned: Handle | null;
   onWorkerStateChange?(worker: ManagedWorker, previous: WorkerState): void;
+  onWorkerEvent?(worker: ManagedWorker, event: WorkerEvent): void;
 }
 
 const RESYNC_INTERVAL_MS = 10_000;
@@ -156,6 +157,7 @@ export class Supervisor {
         this.#o.log.debug({ handle: worker.handle, from: previous, to: worker.state }, 'worker state');
         this.#o.onWorkerStateChange?.(worker, previous);
       },
+      onEvent: (worker, event) => this.#o.onWorkerEvent?.(worker, event),
     });
   }
 
