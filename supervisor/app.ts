@@ -5,7 +5,7 @@ import type { Logger } from '../shared/logger.ts';
 import { sameOriginGuard } from '../shared/origin-guard.ts';
 import { supervisorApi } from './api.ts';
 import type { Supervisor } from './supervisor.ts';
-import { dashboardRoutes } from './dashboard.ts';
+import { staticAssets } from '../shared/static-assets.ts';
 
 /** The supervisor's own pages and API (everything that is not proxied). */
 export function createSupervisorApp(
@@ -25,7 +25,15 @@ export function createSupervisorApp(
     ctx.type = options.metrics.contentType;
     ctx.body = await options.metrics.metrics();
   });
-  for (const router of [supervisorApi(supervisor, options), dashboardRoutes(supervisor)]) {
+  app.use(
+    staticAssets({
+      '/': 'supervisor/public/dashboard.html',
+      '/assets/base.css': 'shared/ui/base.css',
+      '/assets/client.js': 'shared/ui/client.js',
+      '/assets/dashboard.js': 'supervisor/public/dashboard.js',
+    }),
+  );
+  for (const router of [supervisorApi(supervisor, options)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

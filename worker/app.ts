@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import { errorMiddleware } from '../shared/api-error.ts';
 import { sameOriginGuard } from '../shared/origin-guard.ts';
+import { staticAssets } from '../shared/static-assets.ts';
 import type { WorkerDeps } from './deps.ts';
 import { healthRoutes } from './routes/health.ts';
 import { profileRoutes } from './routes/profiles.ts';
@@ -21,6 +22,14 @@ export function createWorkerApp(deps: WorkerDeps): Koa {
     await next();
   });
   app.use(sameOriginGuard());
+  app.use(
+    staticAssets({
+      '/': 'worker/public/settings.html',
+      '/assets/base.css': 'shared/ui/base.css',
+      '/assets/client.js': 'shared/ui/client.js',
+      '/assets/settings.js': 'worker/public/settings.js',
+    }),
+  );
   const routers = [
     healthRoutes(deps),
     profileRoutes(deps),
