@@ -1,0 +1,45 @@
+// pm2 runs the supervisor alone; the supervisor starts, heals and stops its own workers.
+//   npx pm2 start ecosystem.config.cjs   ·   npx pm2 reload tat-mis   ·   npx pm2 delete tat-mis
+const fs = require('node:fs');
+const path = require('node:path');
+
+// kill_timeout must outlast the supervisor's own graceful stop (STOP_TIMEOUT_MS + 2 s).
+function stopTimeoutMs() {
+  const fromEnv = Number(process.env.STOP_TIMEOUT_MS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  const configDir = process.env.TAT_CONFIG_DIR || path.join(__dirname, 'config');
+  try {
+    const value = JSON.parse(fs.readFileSync(path.join(configDir, 'settings.json'), 'utf8')).STOP_TIMEOUT_MS;
+    if (Number.isInteger(value) && value > 0) return value;
+  } catch {
+    // no settings file: the default below
+  }
+  return 10_000;
+}
+
+module.exports = {
+  apps: [
+    {
+      name: 'tat-mis',
+      script: 'supervisor/main.ts',
+      cwd: __dirname,
+      // The project's own Node 22 (the `node` devDependency), whatever Node pm2 itself runs on.
+      interpreter: path.join(__dirname, 'node_modules', 'node', 'bin', 'node'),
+      exec_mode: 'fork',
+      instances: 1,
+      // pm2 signals the supervisor only; it drains and stops its workers (and their Chrome) in order.
+      treekill: false,
+      kill_timeout: stopTimeoutMs() + 5_000,
+      // The supervisor sends 'ready' once it listens and its first reconciliation ran.
+      wait_ready: true,
+      listen_timeout: 30_000,
+      autorestart: true,
+      exp_backoff_restart_delay: 200,
+      max_memory_restart: '1G',
+      // pino writes JSON lines with their own timestamps; keep them as they are, in one stream.
+      merge_logs: true,
+      log_type: 'raw',
+      env: { NODE_ENV: 'production' },
+    },
+  ],
+};
