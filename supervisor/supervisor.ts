@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import type { Handle } from '../shared/handle.ts';
 import type { WorkerMessage } from '../shared/ipc.ts';
@@ -148,6 +150,8 @@ export class Supervisor {
       log: this.#o.log,
       logDestination: this.#o.logDestination,
       env: {
+        // Compiled code of the worker's modules is cached on disk: every later start skips that work.
+        NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
         TAT_CONFIG_DIR: settings.configDir,
         PUBLIC_URL: settings.PUBLIC_URL,
         ...(handle ? { TAT_ROUTE_PREFIX: `/p/${handle}` } : {}),

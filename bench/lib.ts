@@ -1,0 +1,190 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import autocannon from 'autocannon';
+import { makeConfigDir, type TestConfigDir } from '../test/helpers/config-dir.ts';
+import { freePort, freePortRange } from '../test/helpers/ports.ts';
+import { startEntry, waitFor, type Started } from '../test/helpers/processes.ts';
+
+export { makeConfigDir, freePort, freePortRange, waitFor };
+
+/** Benchmark size: `tiny` for the smoke test (seconds), `full` for the recorded figures. */
+export type Size = 'tiny' | 'full';
+
+export interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  met: boolean | null;
+  note?: string;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export interface RunningSupervisor {
+  url: string;
+  port: number;
+  proc: Started;
+  config: TestConfigDir;
+  workers(): Promise<any[]>;
+  worker(handle: string): Promise<any>;
+  waitAllReady(count: number, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A supervisor on a temp config dir with `profiles` registered, quiet logs. */
+export async function startSupervisor(profiles: string[], env: Record<string, string> = {}): Promise<RunningSupervisor> {
+  const config = await makeConfigDir({ profiles });
+  const port = await freePort();
+  const base = await freePortRange(profiles.length + 2);
+  const proc = startEntry('supervisor/main.ts', {
+    TAT_CONFIG_DIR: config.dir,
+    PORT: String(port),
+    WORKER_BASE_PORT: String(base),
+    LOG_LEVEL: 'warn',
+    STOP_TIMEOUT_MS: '5000',
+    ...env,
+  });
+  await waitFor('the supervisor to listen', () => getJson(`http://127.0.0.1:${port}/healthz`).catch(() => null), 30_000);
+  const url = `http://127.0.0.1:${port}`;
+  const workers = async () => (await getJson(`${url}/supervisor/api/workers`)).workers as any[];
+  return {
+    url,
+    port,
+    proc,
+    config,
+    workers,
+    worker: async (h) => (await workers()).find((w) => w.handle === h),
+    async waitAllReady(count, timeoutMs = 30_000) {
+      await waitFor(`${count} workers ready`, async () => (await workers()).filter((w) => w.state === 'ready').length >= count, timeoutMs);
+    },
+    async stop() {
+      proc.child.kill('SIGTERM');
+      const exited = await Promise.race([proc.exited().then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
+      if (!exited) await proc.kill();
+      await config.remove();
+    },
+  };
+}
+
+export interface RunningWorker {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** A worker alone (the guide's way), ready when it answers. */
+export async function startWorker(config: TestConfigDir, handle: string): Promise<RunningWorker> {
+  const port = await freePort();
+  const proc = startEntry('worker/main.ts', { TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: handle, LOG_LEVEL: 'warn' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('the worker to answer', () => getJson(`${url}/healthz`).catch(() => null), 20_000);
+  return { url, pid: proc.pid, stop: () => proc.kill() };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+export function getJson(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: init.method ?? 'GET', agent, headers: init.headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c) => (text += c)).on('end', () => {
+        if ((res.statusCode ?? 500) >= 400) reject(new Error(`${url}: ${res.statusCode} ${text.slice(0, 200)}`));
+        else {
+          try {
+            resolve(JSON.parse(text));
+          } catch {
+            resolve(text);
+          }
+        }
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
+    req.end(init.body);
+  });
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  requests: number;
+}
+
+/** autocannon, bounded in time and connections. */
+export async function load(url: string, options: { connections: number; seconds: number; rate?: number }): Promise<LoadResult> {
+  const result = await autocannon({
+    url,
+    connections: options.connections,
+    duration: options.seconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+    timeout: 20,
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    requests: result.requests.total,
+  };
+}
+
+/** One keep-alive connection, `count` sequential GETs: latency in microseconds. */
+export async function latencyProbe(url: string, count: number): Promise<number[]> {
+  const single = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((resolve, reject) => {
+      http
+        .get(url, { agent: single }, (res) => {
+          res.resume().on('end', () => resolve());
+        })
+        .on('error', reject);
+    });
+    out.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  single.destroy();
+  return out;
+}
+
+/** Resident set size; and the proportional share (PSS), which counts shared pages (the Node binary's
+ *  code, mapped by every worker) once across processes instead of once per process. */
+export function memoryOf(pid: number): { rss: number; pss: number; privateBytes: number } {
+  const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb('Rss'), pss: kb('Pss'), privateBytes: kb('Private_Dirty') + kb('Private_Clean') };
+}
+
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+export function spawnQuiet(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, detached: true });
+}
+
+export function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,142 @@
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { WORKER_ENTRY } from '../supervisor/worker-process.ts';
+import { PROJECT_ROOT } from '../shared/paths.ts';
+import { makeConfigDir, freePort, getJson, load, mb, median, memoryOf, startSupervisor, waitFor, type Row, type Size } from './lib.ts';
+
+const handles = (n: number) => Array.from({ length: n }, (_, i) => `p${String(i + 1).padStart(2, '0')}`);
+
+/** Worker start, cold start, memory, switch, recycle under load and healing. */
+export async function run(size: Size): Promise<Row[]> {
+  const full = size === 'full';
+  return [...(await workerStart(full)), ...(await coldStartAndMemory(full)), ...(await switchRecycleHeal(full))];
+}
+
+/** Spawn to `ready`, the way the supervisor spawns (execa, IPC, same environment). */
+async function workerStart(full: boolean): Promise<Row[]> {
+  const config = await makeConfigDir({ profiles: ['start'] });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < (full ? 20 : 3); i++) {
+      const port = await freePort();
+      const t0 = performance.now();
+      const child = execa(process.execPath, [WORKER_ENTRY], {
+        cwd: PROJECT_ROOT,
+        env: { TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: 'start', LOG_LEVEL: 'warn', NODE_COMPILE_CACHE: path.join(os.tmpdir(), 'tat-mis-node-compile-cache') },
+        ipc: true,
+        serialization: 'json',
+        stdin: 'ignore',
+        stdout: 'ignore',
+        stderr: 'ignore',
+        reject: false,
+      });
+      for await (const message of child.getEachMessage()) {
+        if ((message as { type?: string }).type === 'ready') break;
+      }
+      times.push(performance.now() - t0);
+      child.kill('SIGKILL');
+      await child;
+    }
+  } finally {
+    await config.remove();
+  }
+  const m = median(times);
+  return [{ figure: `worker start, spawn → ready (median of ${times.length}, ms)`, value: m.toFixed(0), target: '≤ 300', met: m <= 300, note: `min ${Math.min(...times).toFixed(0)} ms` }];
+}
+
+async function coldStartAndMemory(full: boolean): Promise<Row[]> {
+  const count = full ? 20 : 3;
+  const colds: number[] = [];
+  let memoryRows: Row[] = [];
+  for (let round = 0; round < (full ? 3 : 1); round++) {
+    const t0 = performance.now();
+    const sup = await startSupervisor(handles(count));
+    try {
+      await sup.waitAllReady(count, 60_000);
+      colds.push(performance.now() - t0);
+      if (round === 0) {
+        // Idle after a little traffic each, then measured.
+        for (const h of handles(count)) await getJson(`${sup.url}/p/${h}/api/profile/current`);
+        await new Promise((r) => setTimeout(r, 2000));
+        const workers = await sup.workers();
+        const mem = workers.map((w) => memoryOf(w.pid));
+        const supMem = memoryOf(sup.proc.pid);
+        const rss = median(mem.map((m) => m.rss));
+        const pss = median(mem.map((m) => m.pss));
+        const priv = median(mem.map((m) => m.privateBytes));
+        memoryRows = [
+          { figure: 'idle worker RSS (median)', value: mb(rss), target: '≤ 75 MB', met: rss <= 75 * 2 ** 20, note: `PSS ${mb(pss)}, private ${mb(priv)}: RSS counts the Node binary's shared code once per worker` },
+          { figure: `supervisor RSS with ${count} workers`, value: mb(supMem.rss), target: '≤ 90 MB', met: supMem.rss <= 90 * 2 ** 20, note: `PSS ${mb(supMem.pss)}` },
+          { figure: `all ${count} workers + supervisor, PSS total`, value: mb(mem.reduce((a, m) => a + m.pss, 0) + supMem.pss), target: '', met: null },
+        ];
+      }
+    } finally {
+      await sup.stop();
+    }
+  }
+  const cold = median(colds);
+  return [{ figure: `cold start, supervisor with ${count} profiles → all ready (ms)`, value: cold.toFixed(0), target: '≤ 4000', met: cold <= 4000, note: `median of ${colds.length}` }, ...memoryRows];
+}
+
+async function switchRecycleHeal(full: boolean): Promise<Row[]> {
+  const count = full ? 10 : 2;
+  const names = handles(count);
+  const sup = await startSupervisor(names, { MAX_RESTARTS: '1000' });
+  const rows: Row[] = [];
+  try {
+    await sup.waitAllReady(count);
+
+    // Switch: POST until /api/profile/current answers the new handle.
+    const switches: number[] = [];
+    for (let i = 0; i < (full ? 10 : 2); i++) {
+      const target = names[(i + 1) % names.length]!;
+      const t0 = performance.now();
+      await getJson(`${sup.url}/api/profile/switch`, { method: 'POST', body: JSON.stringify({ handle: target }), headers: { 'content-type': 'application/json' } });
+      await waitFor('the switch', async () => (await getJson(`${sup.url}/api/profile/current`)).handle === target, 10_000);
+      switches.push(performance.now() - t0);
+    }
+    const sw = median(switches);
+    rows.push({ figure: 'switch → /api/profile/current answers it (median, ms)', value: sw.toFixed(0), target: '≤ 600', met: sw <= 600, note: `${switches.length} switches` });
+
+    // Recycle under load: 10 graceful recycles while 200 req/s hit that profile.
+    const handle = names[0]!;
+    const recycles = full ? 10 : 2;
+    const loadRun = load(`${sup.url}/p/${handle}/healthz`, { connections: 20, seconds: full ? 20 : 4, rate: 200 });
+    await new Promise((r) => setTimeout(r, 300));
+    const recycleTimes: number[] = [];
+    for (let i = 0; i < recycles; i++) {
+      const t0 = performance.now();
+      await getJson(`${sup.url}/supervisor/api/workers/${handle}/restart`, { method: 'POST' });
+      recycleTimes.push(performance.now() - t0);
+    }
+    const result = await loadRun;
+    const failed = result.errors + result.non2xx;
+    rows.push({
+      figure: `${recycles} recycles under 200 req/s: failed requests`,
+      value: String(failed),
+      target: '0',
+      met: failed === 0,
+      note: `${result.requests} requests, client p99 ${result.p99} ms (held time included), recycle median ${median(recycleTimes).toFixed(0)} ms`,
+    });
+
+    // Healing: kill -9 one worker each (an isolated crash: the first restart waits the 0.5 s base backoff).
+    const heals: number[] = [];
+    for (const h of names.slice(0, full ? 10 : 2)) {
+      const before = await sup.worker(h);
+      const t0 = performance.now();
+      process.kill(before.pid, 'SIGKILL');
+      await waitFor(`${h} to answer again`, async () => {
+        const w = await sup.worker(h);
+        if (w.pid === before.pid || w.state !== 'ready') return false;
+        return (await getJson(`${w.direct_url}healthz`).catch(() => null)) !== null;
+      }, 15_000);
+      heals.push(performance.now() - t0);
+    }
+    const heal = median(heals);
+    rows.push({ figure: 'healing, kill -9 → answers again (median, ms)', value: heal.toFixed(0), target: '≤ 1000', met: heal <= 1000, note: `${heals.length} workers, 500 ms of it is the backoff` });
+  } finally {
+    await sup.stop();
+  }
+  return rows;
+}

@@ -1,0 +1,160 @@
+import crypto from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import os from 'node:os';
+import { once } from 'node:events';
+import { PROJECT_ROOT } from '../shared/paths.ts';
+import { freePort, getJson, killGroup, latencyProbe, load, mb, median, percentile, spawnQuiet, startSupervisor, waitFor, type Row, type Size } from './lib.ts';
+
+const HANDLE = 'bench';
+
+/** Proxy throughput and added latency against a direct worker, configurable-http-proxy and nginx; and a
+ *  10 MiB upload through the supervisor against direct. */
+export async function run(size: Size): Promise<Row[]> {
+  const full = size === 'full';
+  const sup = await startSupervisor([HANDLE]);
+  const cleanups: (() => Promise<void> | void)[] = [() => sup.stop()];
+  try {
+    await sup.waitAllReady(1);
+    const worker = await sup.worker(HANDLE);
+    const direct = `${worker.direct_url.replace(/\/$/, '')}/healthz`;
+    const through = `${sup.url}/p/${HANDLE}/healthz`;
+
+    const chp = await startChp(worker.direct_url);
+    cleanups.push(chp.stop);
+    const nginx = await startNginx(worker.direct_url);
+    if (nginx) cleanups.push(nginx.stop);
+
+    // Throughput: rounds interleave the targets so drift of a shared machine hits all of them alike.
+    const targets: [string, string][] = [
+      ['direct', direct],
+      ['supervisor', through],
+      ['configurable-http-proxy', `${chp.url}/healthz`],
+      ...(nginx ? ([['nginx', `${nginx.url}/healthz`]] as [string, string][]) : []),
+    ];
+    const rounds = full ? 5 : 1;
+    const seconds = full ? 5 : 1;
+    const rps = new Map<string, number[]>(targets.map(([name]) => [name, []]));
+    const failures = new Map<string, number>();
+    for (const [, url] of targets) await load(url, { connections: 50, seconds: 1 }); // warm-up
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, url] of targets) {
+        const result = await load(url, { connections: 50, seconds });
+        rps.get(name)!.push(result.rps);
+        failures.set(name, (failures.get(name) ?? 0) + result.errors + result.non2xx);
+      }
+    }
+    const m = (name: string) => median(rps.get(name)!);
+    const rows: Row[] = [];
+    for (const [name] of targets) {
+      rows.push({ figure: `throughput, ${name} (req/s, 50 conns)`, value: m(name).toFixed(0), target: '', met: null, note: `${failures.get(name)} failed` });
+    }
+    const vsDirect = m('supervisor') / m('direct');
+    const vsChp = m('supervisor') / m('configurable-http-proxy');
+    rows.push({ figure: 'supervisor ÷ direct', value: vsDirect.toFixed(2), target: '≥ 0.40', met: vsDirect >= 0.4 });
+    rows.push({ figure: 'supervisor ÷ configurable-http-proxy', value: vsChp.toFixed(2), target: '≥ 1.5', met: vsChp >= 1.5 });
+    if (nginx) rows.push({ figure: 'supervisor ÷ nginx', value: (m('supervisor') / m('nginx')).toFixed(2), target: '(reference)', met: null });
+
+    // Added latency: one connection, sequential requests.
+    const count = full ? 3000 : 100;
+    await latencyProbe(direct, 50);
+    await latencyProbe(through, 50);
+    const lDirect: number[] = [];
+    const lSup: number[] = [];
+    for (let i = 0; i < (full ? 3 : 1); i++) {
+      lDirect.push(...(await latencyProbe(direct, count)));
+      lSup.push(...(await latencyProbe(through, count)));
+    }
+    const added50 = percentile(lSup, 50) - percentile(lDirect, 50);
+    const added99 = percentile(lSup, 99) - percentile(lDirect, 99);
+    rows.push({ figure: 'latency direct p50 / p99 (µs, 1 conn)', value: `${percentile(lDirect, 50).toFixed(0)} / ${percentile(lDirect, 99).toFixed(0)}`, target: '', met: null });
+    rows.push({ figure: 'latency supervisor p50 / p99 (µs, 1 conn)', value: `${percentile(lSup, 50).toFixed(0)} / ${percentile(lSup, 99).toFixed(0)}`, target: '', met: null });
+    rows.push({ figure: 'added latency p50 (µs)', value: added50.toFixed(0), target: '≤ 150', met: added50 <= 150, note: `p99 added ${added99.toFixed(0)} µs` });
+
+    rows.push(...(await upload(sup.url, worker.direct_url, sup.config.file('downloads', HANDLE), full)));
+    return rows;
+  } finally {
+    for (const c of cleanups.reverse()) await c();
+  }
+}
+
+async function upload(supUrl: string, directUrl: string, downloads: string, full: boolean): Promise<Row[]> {
+  const csv = makeCsv(full ? 10 * 1024 * 1024 : 256 * 1024);
+  const send = async (url: string) => {
+    const t0 = performance.now();
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
+    const body = (await res.json()) as { file?: string; success?: boolean };
+    if (!res.ok || !body.file) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+    const seconds = (performance.now() - t0) / 1000;
+    const stored = await fs.readFile(path.join(downloads, body.file));
+    return { mbps: csv.length / 2 ** 20 / seconds, identical: stored.equals(csv) };
+  };
+  const runs = full ? 5 : 1;
+  const direct: number[] = [];
+  const through: number[] = [];
+  let identical = true;
+  for (let i = 0; i < runs; i++) {
+    const d = await send(`${directUrl.replace(/\/$/, '')}/api/mis/upload-csv`);
+    const s = await send(`${supUrl}/p/${HANDLE}/api/mis/upload-csv`);
+    direct.push(d.mbps);
+    through.push(s.mbps);
+    identical &&= d.identical && s.identical;
+  }
+  const ratio = median(through) / median(direct);
+  return [
+    { figure: `upload ${mb(csv.length)} CSV, direct / supervisor (MiB/s)`, value: `${median(direct).toFixed(1)} / ${median(through).toFixed(1)}`, target: '', met: null },
+    { figure: 'upload supervisor ÷ direct', value: ratio.toFixed(2), target: '≥ 0.8, byte-identical', met: ratio >= 0.8 && identical, note: identical ? 'stored files byte-identical' : 'stored file differs!' },
+  ];
+}
+
+function makeCsv(bytes: number): Buffer {
+  const lines = ['sku,name,price,qty,store'];
+  let size = lines[0]!.length + 1;
+  for (let i = 0; size < bytes; i++) {
+    const line = `${i},"Item ${crypto.randomBytes(6).toString('hex')}, large",${(i % 997) / 10},${i % 50},store-${i % 7}`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  return Buffer.from(`${lines.join('\n')}\n`);
+}
+
+async function startChp(target: string) {
+  const port = await freePort();
+  const apiPort = await freePort();
+  const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'configurable-http-proxy');
+  const child = spawnQuiet(bin, ['--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--default-target', target.replace(/\/$/, ''), '--log-level', 'error']);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('configurable-http-proxy', () => getJson(`${url}/healthz`).catch(() => null), 20_000);
+  return { url, stop: () => killGroup(child) };
+}
+
+async function startNginx(target: string) {
+  const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+  if (!nginx) return null;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tat-bench-nginx-'));
+  const port = await freePort();
+  const upstream = new URL(target).host;
+  await fs.writeFile(
+    path.join(dir, 'nginx.conf'),
+    `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log stderr error;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
+  upstream w { server ${upstream}; keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://w; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; } } }
+`,
+  );
+  const child = spawnQuiet(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf')]);
+  const url = `http://127.0.0.1:${port}`;
+  await Promise.race([
+    waitFor('nginx', () => getJson(`${url}/healthz`).catch(() => null), 20_000),
+    once(child, 'exit').then(() => Promise.reject(new Error('nginx exited'))),
+  ]);
+  return {
+    url,
+    stop: async () => {
+      killGroup(child);
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
