@@ -102,6 +102,7 @@ function toApiError(error: unknown): ApiError {
   if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'ENOSPC' || e.code === 'EPERM') {
     return new ApiError(507, 'storage_error', `the config dir cannot be written (${e.code}); check its permissions and free space`);
   }
+  if (error instanceof URIError) return new ApiError(400, 'bad_request', 'the URL holds invalid percent-encoding');
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
     return new ApiError(e.status, 'bad_request', e.message ?? 'bad request');
   }

@@ -5,6 +5,8 @@ import { ApiError } from './api-error.ts';
 import { parseHandle, HANDLE_RULES, type Handle } from './handle.ts';
 
 export const JSON_LIMIT_BYTES = 1024 * 1024;
+/** Deeper bodies are refused before parsing: validators and serialisers recurse, and no route needs more. */
+const MAX_DEPTH = 64;
 
 /** Reads a JSON request body: JSON content type only (a cross-site HTML form cannot send one), at most
  *  `limit` bytes (refused from `Content-Length` before reading when it says more), parsed, then validated. */
@@ -22,6 +24,9 @@ export async function readJson<T extends z.ZodType>(ctx: Context, schema: T, lim
       throw new ApiError(413, 'payload_too_large', `the request body is larger than ${limit} bytes`);
     }
     throw new ApiError(400, 'bad_request', 'the request body could not be read');
+  }
+  if (nestingDepth(text) > MAX_DEPTH) {
+    throw new ApiError(400, 'invalid_body', `the JSON body is nested more than ${MAX_DEPTH} levels deep`);
   }
   let value: unknown;
   try {
@@ -43,4 +48,21 @@ export function requireHandle(raw: unknown): Handle {
   const handle = parseHandle(raw);
   if (handle === null) throw new ApiError(400, 'invalid_handle', `invalid handle: ${HANDLE_RULES}`);
   return handle;
+}
+
+/** The deepest nesting of arrays and objects in JSON text (strings skipped), without parsing it. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91 /* { [ */) max = Math.max(max, ++depth);
+    else if (c === 125 || c === 93 /* } ] */) depth--;
+  }
+  return max;
 }

@@ -9,7 +9,9 @@ import { routeOf } from './routing.ts';
  *  everything else is the Koa app (dashboard, supervisor API, health, metrics). */
 export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProxy, app: Koa): http.Server {
   const appHandler = app.callback();
-  const server = http.createServer((req, res) => {
+  // Slow or stalled clients are cut instead of holding sockets: headers must arrive within 10 s, checked
+  // every second. Bodies (CSV uploads) and long automations are bounded elsewhere.
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 1_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const route = routeOf(req.url ?? '/');
     switch (route.kind) {
       case 'app':
@@ -47,10 +49,6 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
       }
     }
   });
-  // Slow or stalled clients are cut instead of holding sockets: headers must arrive within 10 s.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 0; // bodies (CSV uploads) and long automations are bounded elsewhere
-  server.keepAliveTimeout = 5_000;
   return server;
 }
 

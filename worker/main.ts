@@ -48,11 +48,11 @@ server.keepAliveTimeout = 65_000; // longer than the supervisor's upstream agent
 
 // Installed before listening: a signal that arrives right after `ready` must stop gracefully, not kill.
 let stopping = false;
-async function stop(reason: string): Promise<void> {
+async function stop(reason: string, graceMs = settings.STOP_TIMEOUT_MS): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ reason }, 'stopping: finishing in-flight requests');
-  const inTime = await closeGracefully(server, settings.STOP_TIMEOUT_MS);
+  const inTime = await closeGracefully(server, graceMs);
   if (!inTime) log.warn({ timeout_ms: settings.STOP_TIMEOUT_MS }, 'in-flight requests cut at the stop timeout');
   await profile?.browser.close().catch((error) => log.warn({ error: (error as Error).message }, 'Chrome did not close cleanly'));
   await session.close().catch(() => {});
@@ -68,7 +68,9 @@ if (supervised) {
     if (isSupervisorMessage(message) && message.type === 'shutdown') void stop('shutdown requested by the supervisor');
   });
   // No orphans: when the supervisor goes away (even by SIGKILL) the channel closes and the worker follows.
-  process.on('disconnect', () => void stop('supervisor went away'));
+  // Its clients came through the supervisor and are gone with it, so there is little to wait for; the
+  // short grace also frees the port quickly for a supervisor started again.
+  process.on('disconnect', () => void stop('supervisor went away', Math.min(settings.STOP_TIMEOUT_MS, 1000)));
 }
 
 let port: number;
