@@ -107,3 +107,15 @@ function fromEnvironment(key: string, value: string): unknown {
   if (key === 'PROFILES') return v.split(',').map((s) => s.trim()).filter(Boolean);
   return value;
 }
+
+/** Start-up of either process: the settings, or the reason on stderr and exit code 78 (EX_CONFIG). */
+export async function loadSettingsOrExit(configDir: string, who: string, beforeExit?: (message: string) => void): Promise<LoadedSettings> {
+  try {
+    return await loadSettings(configDir);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    process.stderr.write(`${who} cannot start: ${error.message}\n`);
+    beforeExit?.(error.message);
+    process.exit(78);
+  }
+}

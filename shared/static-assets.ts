@@ -10,6 +10,12 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
+/** Styles and helpers both pages load. */
+export const SHARED_UI_ASSETS = {
+  '/assets/base.css': 'shared/ui/base.css',
+  '/assets/client.js': 'shared/ui/client.js',
+};
+
 /** The pages need no build step: a fixed map of URL → file under the project, read once, served from
  *  memory. Only the listed files exist, so no request can reach another path. */
 export function staticAssets(files: Record<string, string>): Middleware {

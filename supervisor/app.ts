@@ -1,11 +1,10 @@
 import Koa from 'koa';
+import { useBaseMiddleware } from '../shared/koa-base.ts';
 import type { Registry } from 'prom-client';
-import { errorMiddleware } from '../shared/api-error.ts';
 import type { Logger } from '../shared/logger.ts';
-import { sameOriginGuard } from '../shared/origin-guard.ts';
 import { supervisorApi } from './api.ts';
 import type { Supervisor } from './supervisor.ts';
-import { staticAssets } from '../shared/static-assets.ts';
+import { SHARED_UI_ASSETS, staticAssets } from '../shared/static-assets.ts';
 
 /** The supervisor's own pages and API (everything that is not proxied). */
 export function createSupervisorApp(
@@ -13,13 +12,7 @@ export function createSupervisorApp(
   options: { log: Logger; token: string | undefined; startedAt: number; metrics: Registry },
 ): Koa {
   const app = new Koa();
-  app.silent = true;
-  app.use(errorMiddleware(options.log));
-  app.use(async (ctx, next) => {
-    ctx.set('x-content-type-options', 'nosniff');
-    await next();
-  });
-  app.use(sameOriginGuard());
+  useBaseMiddleware(app, options.log);
   app.use(async (ctx, next) => {
     if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
     ctx.type = options.metrics.contentType;
@@ -28,8 +21,7 @@ export function createSupervisorApp(
   app.use(
     staticAssets({
       '/': 'supervisor/public/dashboard.html',
-      '/assets/base.css': 'shared/ui/base.css',
-      '/assets/client.js': 'shared/ui/client.js',
+      ...SHARED_UI_ASSETS,
       '/assets/dashboard.js': 'supervisor/public/dashboard.js',
     }),
   );

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { resolveConfigDir } from '../shared/paths.ts';
-import { loadSettings, SettingsError } from '../shared/settings.ts';
+import { loadSettingsOrExit } from '../shared/settings.ts';
 import { createLogger } from '../shared/logger.ts';
 import { ProfileStore } from '../shared/profile-store.ts';
 import { parseHandle } from '../shared/handle.ts';
@@ -16,15 +16,7 @@ import { SupervisorMetrics } from './metrics.ts';
 // `npm start`: one worker per profile behind one URL (DESIGN.md §7).
 const startedAt = performance.now();
 const configDir = resolveConfigDir();
-let loaded;
-try {
-  loaded = await loadSettings(configDir);
-} catch (error) {
-  if (!(error instanceof SettingsError)) throw error;
-  process.stderr.write(`tat-mis supervisor cannot start: ${error.message}\n`);
-  process.exit(78);
-}
-const { settings, warnings } = loaded;
+const { settings, warnings } = await loadSettingsOrExit(configDir, 'tat-mis supervisor');
 const destination = pino.destination({ sync: true });
 const log = createLogger({ level: settings.LOG_LEVEL, name: 'supervisor', destination });
 for (const warning of warnings) log.warn(warning);

@@ -1,7 +1,6 @@
 import Koa from 'koa';
-import { errorMiddleware } from '../shared/api-error.ts';
-import { sameOriginGuard } from '../shared/origin-guard.ts';
-import { staticAssets } from '../shared/static-assets.ts';
+import { useBaseMiddleware } from '../shared/koa-base.ts';
+import { SHARED_UI_ASSETS, staticAssets } from '../shared/static-assets.ts';
 import type { WorkerDeps } from './deps.ts';
 import { healthRoutes } from './routes/health.ts';
 import { profileRoutes } from './routes/profiles.ts';
@@ -15,18 +14,11 @@ import { sessionRoutes } from './routes/session.ts';
 export function createWorkerApp(deps: WorkerDeps): Koa {
   const app = new Koa();
   app.proxy = deps.supervised;
-  app.silent = true;
-  app.use(errorMiddleware(deps.log));
-  app.use(async (ctx, next) => {
-    ctx.set('x-content-type-options', 'nosniff');
-    await next();
-  });
-  app.use(sameOriginGuard());
+  useBaseMiddleware(app, deps.log);
   app.use(
     staticAssets({
       '/': 'worker/public/settings.html',
-      '/assets/base.css': 'shared/ui/base.css',
-      '/assets/client.js': 'shared/ui/client.js',
+      ...SHARED_UI_ASSETS,
       '/assets/settings.js': 'worker/public/settings.js',
     }),
   );

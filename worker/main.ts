@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { resolveConfigDir } from '../shared/paths.ts';
-import { loadSettings, SettingsError } from '../shared/settings.ts';
+import { loadSettingsOrExit } from '../shared/settings.ts';
 import { createLogger } from '../shared/logger.ts';
 import { ProfileStore } from '../shared/profile-store.ts';
 import { closeGracefully, listen } from '../shared/http-server.ts';
@@ -18,16 +18,9 @@ const notify = (message: WorkerMessage) => {
 };
 
 const configDir = resolveConfigDir();
-let loaded;
-try {
-  loaded = await loadSettings(configDir);
-} catch (error) {
-  if (!(error instanceof SettingsError)) throw error;
-  process.stderr.write(`worker: ${error.message}\n`);
-  notify({ type: 'fatal', code: 'startup_failed', message: error.message });
-  process.exit(78);
-}
-const { settings, warnings } = loaded;
+const { settings, warnings } = await loadSettingsOrExit(configDir, 'worker', (message) =>
+  notify({ type: 'fatal', code: 'startup_failed', message }),
+);
 const bootLog = createLogger({ level: settings.LOG_LEVEL });
 for (const warning of warnings) bootLog.warn(warning);
 
