@@ -25,23 +25,54 @@ function stateLabel(w) {
   return w.state;
 }
 
+// Per row, kept across the periodic re-render (rows are rebuilt every poll): the action running (the row's
+// buttons stay disabled, the running one aria-busy) and the last error (shown until the row's next action).
+const rowUi = new Map();
+function uiOf(name) {
+  if (!rowUi.has(name)) rowUi.set(name, { busy: null, error: '' });
+  return rowUi.get(name);
+}
+const anyBusy = () => [...rowUi.values()].some((u) => u.busy !== null);
+
+async function rowAction(name, action, task) {
+  const u = uiOf(name);
+  if (u.busy) return;
+  u.busy = action;
+  u.error = '';
+  render();
+  try {
+    await task();
+  } catch (error) {
+    u.error = error.message;
+  } finally {
+    u.busy = null;
+    await refresh(true);
+  }
+}
+
 function row(w) {
   const handle = w.handle;
   const name = handle ?? '(setup)';
   const state = stateLabel(w);
-  const err = el('p', { class: 'error', role: 'alert' });
-  const button = (label, onclick, cls) => el('button', { type: 'button', class: cls, 'data-action': label.toLowerCase().replace(/\s+/g, '-'), onclick: (e) => run(e.currentTarget, err, onclick) }, label);
+  const u = uiOf(name);
+  const err = el('p', { class: 'error', role: 'alert' }, u.error);
+  const button = (label, task, cls) => {
+    const action = label.toLowerCase().replace(/\s+/g, '-');
+    return el('button', {
+      type: 'button', class: cls, 'data-action': action, disabled: u.busy !== null, 'aria-busy': u.busy === action ? 'true' : null,
+      onclick: () => rowAction(name, action, task),
+    }, label);
+  };
   const actions = handle
     ? [
-        button('Restart', () => act('POST', `/supervisor/api/workers/${handle}/restart`).then(refresh)),
+        button('Restart', () => act('POST', `/supervisor/api/workers/${handle}/restart`)),
         w.state === 'stopped'
-          ? button('Start', () => act('POST', `/supervisor/api/workers/${handle}/start`).then(refresh))
-          : button('Stop', () => act('POST', `/supervisor/api/workers/${handle}/stop`).then(refresh)),
-        w.is_current ? null : button('Make current', () => act('POST', '/supervisor/api/current', { handle }).then(refresh)),
+          ? button('Start', () => act('POST', `/supervisor/api/workers/${handle}/start`))
+          : button('Stop', () => act('POST', `/supervisor/api/workers/${handle}/stop`)),
+        w.is_current ? null : button('Make current', () => act('POST', '/supervisor/api/current', { handle })),
         button('Delete', async () => {
           if (!confirm(`Delete the profile "${handle}"? Its token is removed; its credentials and MIS settings files are kept.`)) return;
           await act('DELETE', `/supervisor/api/profiles/${handle}`);
-          await refresh();
         }, 'danger'),
       ]
     : [];
@@ -76,15 +107,23 @@ async function loadLogs(handles) {
   }
 }
 
+let lastData = null;
+function render() {
+  if (lastData) tbody.replaceChildren(...lastData.workers.map(row));
+}
+
 let refreshing = null;
-async function refresh() {
+/** Reloads the list; `fresh`: data fetched after this call (not an answer already on its way). */
+function refresh(fresh = false) {
+  if (refreshing && fresh) return refreshing.then(() => refresh());
   refreshing ??= (async () => {
     try {
       const data = await api('GET', '/supervisor/api/workers');
       const errored = data.workers.filter((w) => w.state === 'errored' && w.handle).map((w) => w.handle);
       for (const h of [...logsShown.keys()]) if (!errored.includes(h)) logsShown.delete(h);
       await loadLogs(errored);
-      tbody.replaceChildren(...data.workers.map(row));
+      lastData = data;
+      render();
       document.getElementById('first-run').hidden = !data.first_run;
       const ready = data.workers.filter((w) => w.state === 'ready').length;
       document.getElementById('summary').textContent = data.first_run
@@ -108,7 +147,7 @@ document.getElementById('register-form').addEventListener('submit', (event) => {
   run(document.getElementById('register-button'), errorEl, async () => {
     try {
       const result = await api('POST', '/api/profile/register', { handle });
-      await refresh();
+      await refresh(true);
       return `Registered "${result.handle}". Its worker is starting; open its settings at ${result.url}.`;
     } catch (error) {
       if (error.code === 'credentials_not_found' && error.data?.expected_path) {
@@ -127,7 +166,9 @@ document.getElementById('token-form').addEventListener('submit', (event) => {
   document.getElementById('token-card').hidden = true;
 });
 
-refresh();
-setInterval(() => {
-  if (!document.hidden) refresh();
-}, 1000);
+// Every second; faster while a row action runs, so its states (recycling, starting) show as they happen.
+(function poll() {
+  const next = () => setTimeout(poll, anyBusy() ? 250 : 1000);
+  if (document.hidden) next();
+  else refresh().finally(next);
+})();
