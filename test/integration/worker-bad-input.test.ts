@@ -130,9 +130,9 @@ describe('a worker refuses bad input', () => {
         assertError(res, 400, 'invalid_handle');
         assert.ok(!JSON.stringify(res.body).includes('/tmp/'), 'no absolute path in the answer');
       }
-      // no handle at all, or no object: the body is wrong, and the answer names the field
+      // no handle at all is a missing handle; no object at all is a wrong body
       const missing = await worker.post(route, {});
-      assertError(missing, 400, 'invalid_body');
+      assertError(missing, 400, 'invalid_handle');
       assert.match(missing.body.message, /handle/);
       for (const body of [[], '"nick.tat"', 'null']) {
         assertError(await worker.post(route, typeof body === 'string' ? body : JSON.stringify(body)), 400, 'invalid_body');

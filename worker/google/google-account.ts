@@ -112,6 +112,11 @@ export class GoogleAccount {
       return new ApiError(403, 'not_authenticated', `Google refused the request (${status}); check that the Sheets API is enabled and the sheet is shared with this account, or ${FIX}`);
     }
     if (status === 404) return new ApiError(404, 'not_found', `${what}: Google answered 404 (check the spreadsheet id or tab name)`);
+    if (status === 400) {
+      // Google refuses what the person asked for (a tab that does not exist, a range it cannot parse): say so.
+      const said = (data as { message?: unknown } | undefined)?.message;
+      return new ApiError(400, 'invalid_body', `${what}: Google refused the request${typeof said === 'string' ? ` (${said.slice(0, 200)})` : ''}; check the tab name and range`);
+    }
     this.#log.warn({ status, error: e.message }, what);
     return new ApiError(502, 'bad_gateway', `${what}: ${status ? `Google answered ${status}` : (e.message ?? 'network error')}`);
   }
@@ -134,6 +139,9 @@ export class GoogleAccount {
       clientSecret: config.client_secret,
       redirectUri: this.#redirectUri,
       endpoints: { oauth2AuthBaseUrl: config.auth_uri, oauth2TokenUrl: config.token_uri },
+      // Google can invalidate an access token before its expiry: on a 401/403 refresh once and retry, as the
+      // original's google-auth transport does, instead of failing until the stored expiry passes.
+      forceRefreshOnFailure: true,
     });
   }
 }

@@ -38,9 +38,9 @@ export function misRoutes(deps: WorkerDeps): Router {
     if (!CSV_TYPES.includes(ctx.request.type)) {
       throw new ApiError(415, 'unsupported_media_type', 'send the CSV as the request body with "Content-Type: text/csv"');
     }
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await getRawBody(ctx.req, { limit: CSV_UPLOAD_LIMIT, length: ctx.request.length, encoding: 'utf8' });
+      bytes = await getRawBody(ctx.req, { limit: CSV_UPLOAD_LIMIT, length: ctx.request.length });
     } catch (error) {
       if ((error as { type?: string }).type === 'entity.too.large') {
         throw new ApiError(413, 'payload_too_large', `the CSV is larger than ${CSV_UPLOAD_LIMIT / 1024 / 1024} MiB`);
@@ -49,9 +49,9 @@ export function misRoutes(deps: WorkerDeps): Router {
     }
     const dir = deps.store.profilePaths(profile.handle).downloads;
     const name = `MIS_CSV_UPLOAD_${timestamp()}.csv`;
-    const report = parseCsvReport(text, name, 'upload');
+    const report = parseCsvReport(bytes.toString('utf8'), name, 'upload');
     await ensureDir(dir, true);
-    await fs.writeFile(path.join(dir, name), text, { mode: 0o600 });
+    await fs.writeFile(path.join(dir, name), bytes, { mode: 0o600 }); // kept byte for byte, BOM included
     ctx.status = 201;
     ctx.body = { success: true, ...(await keep(deps, profile, report)) };
   });

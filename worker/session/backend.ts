@@ -9,6 +9,9 @@ export interface SessionBackend {
   keys(): Promise<string[]>;
   clear(): Promise<number>;
   close(): Promise<void>;
+  /** For stores that may be unreachable when the worker starts (Redis): resolves at this process's first
+   *  successful connection. Stores that are always there (file, memory) leave it out. */
+  firstConnection?(): Promise<void>;
 }
 
 /** The backend cannot be reached right now (Redis down): the request gets 503 `session_unavailable`. */

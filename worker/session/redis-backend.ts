@@ -11,6 +11,7 @@ export interface RedisBackendOptions {
 }
 
 const SCAN_BATCH = 200;
+const CONNECT_TIMEOUT_MS = 2000;
 
 /** Redis session backend: one key per session key, every write refreshes `REDIS_TTL`, clearing walks
  *  `SCAN … MATCH` in batches (never `KEYS`) and deletes only this profile's keys. When Redis is down,
@@ -21,11 +22,13 @@ export class RedisBackend implements SessionBackend {
   readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #ttl: number;
+  readonly #firstConnection: Promise<void>;
 
-  private constructor(redis: RedisClient, options: RedisBackendOptions) {
+  private constructor(redis: RedisClient, options: RedisBackendOptions, firstConnection: Promise<void>) {
     this.#redis = redis;
     this.#prefix = options.keyPrefix;
     this.#ttl = options.ttlSeconds;
+    this.#firstConnection = firstConnection;
   }
 
   static async open(options: RedisBackendOptions): Promise<RedisBackend> {
@@ -35,7 +38,7 @@ export class RedisBackend implements SessionBackend {
       lazyConnect: false,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      connectTimeout: 2000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       commandTimeout: 2000,
       retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
     });
@@ -47,7 +50,24 @@ export class RedisBackend implements SessionBackend {
     redis.on('ready', () => note('ready'));
     redis.on('error', (error: Error) => note('unreachable', { error: error.message, url: redactUrl(options.url) }));
     redis.on('end', () => note('closed'));
-    return new RedisBackend(redis, options);
+    const firstConnection = new Promise<void>((resolve) => redis.once('ready', resolve));
+    // Start connected when Redis is up (so start-up work such as resetting stale flags reaches it), but never
+    // hold the start up for a Redis that is down: the first error or the connect timeout ends the wait.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('error', done);
+        resolve();
+      };
+      const timer = setTimeout(done, CONNECT_TIMEOUT_MS);
+      redis.once('error', done);
+      void firstConnection.then(done);
+    });
+    return new RedisBackend(redis, options, firstConnection);
+  }
+
+  firstConnection(): Promise<void> {
+    return this.#firstConnection;
   }
 
   async get(key: string) {

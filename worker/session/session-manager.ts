@@ -26,7 +26,11 @@ export class SessionManager {
   static async open(handle: Handle | null, settings: Settings, log: Logger): Promise<SessionManager> {
     const backend = await openBackend(handle, settings, log);
     const session = new SessionManager(handle, backend);
-    await session.resetStaleFlags(log);
+    if (!(await session.resetStaleFlags(log)) && backend.firstConnection) {
+      // Redis is down at start: the flags go as soon as it is first reached, not never.
+      log.warn('stale session flags will be reset once the session store is reachable');
+      void backend.firstConnection().then(() => session.resetStaleFlags(log));
+    }
     return session;
   }
 
@@ -49,11 +53,15 @@ export class SessionManager {
     return this.backend.close();
   }
 
-  async resetStaleFlags(log: Logger): Promise<void> {
+  /** Deletes the flags of earlier processes; `false` when the store could not be reached. All deletes are
+   *  issued at once, so none lands after a flag this process sets right after reconnecting. */
+  async resetStaleFlags(log: Logger): Promise<boolean> {
     try {
-      for (const flag of STALE_FLAGS) await this.backend.delete(flag);
+      await Promise.all(STALE_FLAGS.map((flag) => this.backend.delete(flag)));
+      return true;
     } catch (error) {
       log.warn({ error: (error as Error).message }, 'could not reset stale session flags now (session store unavailable)');
+      return false;
     }
   }
 }
