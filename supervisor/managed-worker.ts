@@ -106,7 +106,8 @@ export class ManagedWorker {
   #inFlight = 0;
   #drained: (() => void) | null = null;
   #ops: Promise<void> = Promise.resolve();
-  #settled: (() => void) | null = null;
+  /** Callers of `recycle` waiting for the process it spawned to be ready or gone. */
+  readonly #settleWaiters = new Set<() => void>();
   /** Exits we caused (stop, recycle, start timeout) are not crashes. */
   #expectedExit = new WeakSet<WorkerProcess>();
 
@@ -145,14 +146,18 @@ export class ManagedWorker {
   /** Graceful restart: hold new requests, let in-flight ones finish, stop, start again on the same port.
    *  Also the way out of `errored` and `backoff`. */
   recycle(reason: string): Promise<void> {
-    return this.#op(async () => {
+    let started = 0;
+    const spawned = this.#op(async () => {
       this.#o.log.info({ handle: this.handle, reason }, 'recycling worker');
-      const started = performance.now();
+      started = performance.now();
       this.#policy.reset();
       await this.#shutdown('recycle');
       await this.#spawn();
-      const ready = await this.#whenSettled();
-      if (ready) this.#o.onEvent?.(this, { kind: 'recycled', seconds: (performance.now() - started) / 1000 });
+    });
+    // Waiting for the new process is not part of the operation: a stop (the supervisor's shutdown included)
+    // must not queue behind a start that hangs until START_TIMEOUT_MS.
+    return spawned.then(async () => {
+      if (await this.#whenSettled()) this.#o.onEvent?.(this, { kind: 'recycled', seconds: (performance.now() - started) / 1000 });
     });
   }
 
@@ -167,9 +172,11 @@ export class ManagedWorker {
     });
   }
 
-  /** A lease on the worker for one request: at once when ready, else held until it is (or `timeoutMs`). */
-  acquire(timeoutMs: number, signal?: AbortSignal): Promise<Lease | Refusal> {
-    if (this.#state === 'ready') return Promise.resolve(this.#lease());
+  /** A lease on the worker for one request: at once when ready, else held until it is (or `timeoutMs`).
+   *  `notGeneration`: the process that just refused a connection (it is gone or going, even if its exit has
+   *  not been seen yet): only a later process will do. */
+  acquire(timeoutMs: number, signal?: AbortSignal, notGeneration?: number): Promise<Lease | Refusal> {
+    if (this.#state === 'ready' && this.#generation !== notGeneration) return Promise.resolve(this.#lease());
     if (this.#state === 'errored' || this.#state === 'stopped') return Promise.resolve(this.#refusal());
     return new Promise((resolve) => {
       const waiter: Waiter = {
@@ -216,11 +223,14 @@ export class ManagedWorker {
   #whenSettled(): Promise<boolean> {
     if (this.#state !== 'starting') return Promise.resolve(this.#state === 'ready');
     return new Promise((resolve) => {
-      this.#settled = () => {
-        this.#settled = null;
-        resolve(this.#state === 'ready');
-      };
+      this.#settleWaiters.add(() => resolve(this.#state === 'ready'));
     });
+  }
+
+  #settle(): void {
+    const waiters = [...this.#settleWaiters];
+    this.#settleWaiters.clear();
+    for (const settle of waiters) settle();
   }
 
   #op(task: () => Promise<void>): Promise<void> {
@@ -278,7 +288,7 @@ export class ManagedWorker {
     this.#startedAtWall = new Date();
     this.#setState('ready');
     this.#o.onEvent?.(this, { kind: 'ready', spawnSeconds: (performance.now() - proc.startedAt) / 1000 });
-    this.#settled?.();
+    this.#settle();
     for (const waiter of [...this.#waiters]) {
       this.#dropWaiter(waiter);
       waiter.resolve(this.#lease());
@@ -286,7 +296,10 @@ export class ManagedWorker {
   }
 
   #onExit(proc: WorkerProcess, generation: number, exit: Exit): void {
-    if (generation === this.#generation) clearTimeout(this.#startTimer);
+    if (generation === this.#generation) {
+      clearTimeout(this.#startTimer);
+      this.#settle(); // whether we stopped it or it crashed: it will not become ready
+    }
     this.#killBrowser();
     if (this.#expectedExit.has(proc) || generation !== this.#generation) return;
     const uptime = performance.now() - proc.startedAt;
@@ -298,7 +311,6 @@ export class ManagedWorker {
     };
     this.#restarts += 1;
     this.#o.onEvent?.(this, { kind: 'crashed' });
-    this.#settled?.();
     const decision = this.#policy.recordExit(uptime);
     if (decision.action === 'give_up') {
       this.#o.log.error({ handle: this.handle, exit: this.#lastExit, exits: decision.exits }, 'worker keeps crashing; marked errored until restarted or its files change');

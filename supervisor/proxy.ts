@@ -18,6 +18,8 @@ interface InFlight {
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** A reset on a stale keep-alive socket, then a refusal from the process dying under it: two replays. */
+const MAX_REPLAYS = 2;
 
 /** Forwards a request to a worker (http-proxy-3 over a keep-alive agent per worker), holding it while the
  *  worker is not ready and mapping every upstream failure to a JSON answer. A proxy error never throws. */
@@ -57,8 +59,8 @@ export class WorkerProxy {
     await this.#attempt(req, res, worker, 0);
   }
 
-  async #attempt(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, attempt: number): Promise<void> {
-    const lease = await this.#acquire(req, res, worker);
+  async #attempt(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, attempt: number, refusedBy?: number): Promise<void> {
+    const lease = await this.#acquire(req, res, worker, refusedBy);
     if (!lease) return;
     const state: InFlight = { proxyReq: null, timer: undefined, timedOut: false };
     this.#inFlight.set(req, state);
@@ -79,11 +81,13 @@ export class WorkerProxy {
         this.#gatewayTimeout(res, worker);
         return;
       }
-      if (attempt === 0 && RETRYABLE.has(code) && canReplay(req) && !res.headersSent && !res.destroyed) {
-        // The worker died or was replaced under this request before answering: replay it once, held until
-        // the worker is back, instead of failing a read the client could simply have retried.
+      if (attempt < MAX_REPLAYS && RETRYABLE.has(code) && canReplay(req) && !res.headersSent && !res.destroyed) {
+        // The worker died or was replaced under this request before answering: replay it, held until the
+        // worker is back, instead of failing a read the client could simply have retried. A refusal means
+        // nothing listens any more: wait for the next process even while this one still looks ready (its
+        // exit may not have been seen yet). A reset may be a stale keep-alive socket: replay at once.
         lease.release();
-        void this.#attempt(req, res, worker, 1);
+        void this.#attempt(req, res, worker, attempt + 1, code === 'ECONNREFUSED' ? lease.generation : undefined);
         return;
       }
       this.#log.warn({ handle: worker.handle, code, method: req.method }, 'worker connection failed');
@@ -92,8 +96,8 @@ export class WorkerProxy {
   }
 
   /** A lease, or `null` once the request has been answered (503) or abandoned by the client. */
-  async #acquire(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker): Promise<Lease | null> {
-    if (worker.state === 'ready') {
+  async #acquire(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, refusedBy?: number): Promise<Lease | null> {
+    if (worker.state === 'ready' && refusedBy === undefined) {
       const lease = await worker.acquire(0);
       if (lease.ok) return lease;
     }
@@ -101,7 +105,7 @@ export class WorkerProxy {
     const onClose = () => abort.abort();
     res.once('close', onClose);
     this.#observer.onHeld?.(1);
-    const result = await worker.acquire(this.#holdTimeoutMs, abort.signal);
+    const result = await worker.acquire(this.#holdTimeoutMs, abort.signal, refusedBy);
     this.#observer.onHeld?.(-1);
     res.off('close', onClose);
     if (result.ok) {
