@@ -12,7 +12,9 @@ export async function freePort(): Promise<number> {
 /** `count` distinct free ports spaced so that base..base+count are all free (for WORKER_BASE_PORT ranges). */
 export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
+    // Below the kernel's range for outgoing connections (32768+), where any connection could take a port
+    // between this check and the bind.
+    const base = 20000 + Math.floor(Math.random() * (32000 - count - 20000));
     const servers: net.Server[] = [];
     try {
       for (let i = 0; i < count; i++) {

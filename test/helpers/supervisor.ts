@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { makeConfigDir, type TestConfigDir } from './config-dir.ts';
-import { freePort, freePortRange } from './ports.ts';
 import { isAlive, startEntry, waitFor, type Started } from './processes.ts';
 
 /** One entry of `GET /supervisor/api/workers`. */
@@ -71,7 +70,9 @@ export interface StartSupervisorOptions {
   config?: TestConfigDir;
   /** Settings as environment variables (START_TIMEOUT_MS, PROFILES, SUPERVISOR_TOKEN, …). */
   env?: Record<string, string>;
+  /** Default: the first port of a free range below the kernel's ephemeral range (see `freeLowPorts`). */
   port?: number;
+  /** Default: the port after `port`. */
   basePort?: number;
   /** How many consecutive free ports to reserve for workers (default 8). */
   portRange?: number;
@@ -88,8 +89,13 @@ process.on('exit', () => {
 export async function startSupervisor(options: StartSupervisorOptions = {}): Promise<RunningSupervisor> {
   const ownConfig = !options.config;
   const config = options.config ?? (await makeConfigDir({ profiles: options.profiles ?? [] }));
-  const port = options.port ?? (await freePort());
-  const basePort = options.basePort ?? (await freePortRange(options.portRange ?? 8));
+  let port = options.port;
+  let basePort = options.basePort;
+  if (port === undefined || basePort === undefined) {
+    const first = await freeLowPorts((options.portRange ?? 8) + 1);
+    port ??= first;
+    basePort ??= first + 1;
+  }
   const proc = startEntry('supervisor/main.ts', {
     TAT_CONFIG_DIR: config.dir,
     PORT: String(port),
@@ -117,8 +123,18 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
     return list;
   };
   const worker = async (handle: string) => (await workers()).find((w) => w.handle === handle);
+  /** `waitFor`, with the worker list and the supervisor's last output in the error when it times out. */
+  const explained = async <T>(what: string, condition: () => Promise<T>, timeoutMs: number): Promise<NonNullable<T>> => {
+    try {
+      return await waitFor(what, condition, timeoutMs);
+    } catch (error) {
+      const list = await rawRequest(port, 'GET', '/supervisor/api/workers', { timeoutMs: 2000 }).then((r) => r.text, (e: Error) => e.message);
+      (error as Error).message += `\nworkers: ${list}\nsupervisor output (tail):\n${proc.output().slice(-3000)}`;
+      throw error;
+    }
+  };
   const waitForState = (handle: string, state: string, timeoutMs = 15_000, extra?: (w: WorkerInfo) => boolean) =>
-    waitFor(
+    explained(
       `worker "${handle}" to be ${state}`,
       async () => {
         const w = await worker(handle);
@@ -142,7 +158,7 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
     worker,
     waitForState,
     waitForStarted: (handle, timeoutMs = 10_000, notPid = null) =>
-      waitFor(
+      explained(
         `a process for "${handle}" to start`,
         async () => {
           const w = await worker(handle);
@@ -155,7 +171,7 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
       return reply.body.current as string | null;
     },
     async waitForReady(handles, timeoutMs = 15_000) {
-      const all = await waitFor(
+      const all = await explained(
         `workers ${handles.join(', ')} to be ready`,
         async () => {
           const list = await workers();
@@ -193,6 +209,16 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
     throw error;
   }
   return running;
+}
+
+/** `count` consecutive free ports below the kernel's ephemeral range (32768+ on Linux): a port from that range
+ *  can be taken between this check and the supervisor binding it, by any outgoing connection of any process. */
+export async function freeLowPorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * (12_000 - count));
+    if ((await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)))).every(Boolean)) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
 }
 
 /** A request with the path sent verbatim (no URL normalisation) on its own connection. */
