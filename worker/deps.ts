@@ -19,11 +19,33 @@ export interface WorkerDeps {
   supervised: boolean;
   session: SessionManager;
   /** `null` for the setup worker. */
-  profile: ProfileServices | null;
+  profile: LazyProfile | null;
+}
+
+/** The profile's services, loaded on first use: a worker whose people never connect Google or automate
+ *  the MIS never loads that code (start-up time and memory of every idle worker). */
+export class LazyProfile {
+  readonly #load: () => Promise<ProfileServices>;
+  #promise: Promise<ProfileServices> | null = null;
+  #value: ProfileServices | null = null;
+
+  constructor(load: () => Promise<ProfileServices>) {
+    this.#load = load;
+  }
+
+  get(): Promise<ProfileServices> {
+    this.#promise ??= this.#load().then((value) => (this.#value = value));
+    return this.#promise;
+  }
+
+  /** The services if something has used them already, without loading them. */
+  get loaded(): ProfileServices | null {
+    return this.#value;
+  }
 }
 
 /** The profile's services, or 409 `no_active_profile` on the setup worker. */
-export function requireProfile(deps: WorkerDeps): ProfileServices {
+export function requireProfile(deps: WorkerDeps): Promise<ProfileServices> {
   if (!deps.profile) throw new ApiError(409, 'no_active_profile', 'no profile yet: register one first (POST /api/profile/register)');
-  return deps.profile;
+  return deps.profile.get();
 }

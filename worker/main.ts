@@ -3,11 +3,11 @@ import { resolveConfigDir } from '../shared/paths.ts';
 import { loadSettingsOrExit } from '../shared/settings.ts';
 import { createLogger } from '../shared/logger.ts';
 import { ProfileStore } from '../shared/profile-store.ts';
-import { closeGracefully, listen } from '../shared/http-server.ts';
+import { answerClientErrors, closeGracefully, listen } from '../shared/http-server.ts';
 import { isSupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
 import { createWorkerApp } from './app.ts';
 import { SessionManager } from './session/session-manager.ts';
-import { createProfileServices } from './profile-services.ts';
+import { LazyProfile } from './deps.ts';
 
 // One profile's TAT-MIS instance (DESIGN.md §6). Runs under the supervisor (IPC channel present) or alone:
 //   BLAZE_PROFILE=nick.tat PORT=5001 npm run worker
@@ -32,12 +32,16 @@ const session = await SessionManager.open(selection.handle, settings, log);
 // Google sends the person back here: through the supervisor's public URL when supervised, else directly.
 const publicBase = supervised ? `${settings.PUBLIC_URL}${process.env.TAT_ROUTE_PREFIX ?? ''}` : `http://localhost:${settings.PORT}`;
 const profile = selection.handle
-  ? createProfileServices({ handle: selection.handle, store, settings, session, log, notify, redirectUri: `${publicBase}/api/auth/google/callback` })
+  ? new LazyProfile(async () => {
+      const { createProfileServices } = await import('./profile-services.ts');
+      return createProfileServices({ handle: selection.handle!, store, settings, session, log, notify, redirectUri: `${publicBase}/api/auth/google/callback` });
+    })
   : null;
 const app = createWorkerApp({ handle: selection.handle, store, settings, log, notify, supervised, session, profile });
 const server = http.createServer(app.callback());
 server.requestTimeout = 0; // long automations (CSV export) may take minutes; the supervisor bounds waits
 server.keepAliveTimeout = 65_000; // longer than the supervisor's upstream agent keeps idle sockets
+answerClientErrors(server);
 
 // Installed before listening: a signal that arrives right after `ready` must stop gracefully, not kill.
 let stopping = false;
@@ -47,7 +51,7 @@ async function stop(reason: string, graceMs = settings.STOP_TIMEOUT_MS): Promise
   log.info({ reason }, 'stopping: finishing in-flight requests');
   const inTime = await closeGracefully(server, graceMs);
   if (!inTime) log.warn({ timeout_ms: settings.STOP_TIMEOUT_MS }, 'in-flight requests cut at the stop timeout');
-  await profile?.browser.close().catch((error) => log.warn({ error: (error as Error).message }, 'Chrome did not close cleanly'));
+  await profile?.loaded?.browser.close().catch((error) => log.warn({ error: (error as Error).message }, 'Chrome did not close cleanly'));
   await session.close().catch(() => {});
   log.info('stopped');
   log.flush();

@@ -34,3 +34,8 @@ export function summarise(report: CsvReport, firstRows = 5) {
     loaded_at: report.loaded_at,
   };
 }
+
+/** `20261126T041503123Z`: sortable, no characters that trouble file systems. */
+export function timestamp(date = new Date()): string {
+  return date.toISOString().replace(/[-:.]/g, '');
+}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { ApiError } from '../../shared/api-error.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { timestamp } from './csv-report.ts';
 
 // The MIS web app's page contract (from the original): login form, logged-in marker, CSV export button.
 const EMAIL = 'input[name=email]';
@@ -74,10 +75,6 @@ export class MisClient {
   }
 }
 
-/** `20261126T041503123Z`: sortable, no characters that trouble file systems. */
-export function timestamp(date = new Date()): string {
-  return date.toISOString().replace(/[-:.]/g, '');
-}
 
 function firstLine(error: unknown): string {
   return ((error as Error).message ?? String(error)).split('\n')[0]!;

@@ -8,7 +8,7 @@ export function authRoutes(deps: WorkerDeps): Router {
   const router = new Router({ prefix: '/api/auth/google' });
 
   router.post('/', async (ctx) => {
-    const { google } = requireProfile(deps);
+    const { google } = await requireProfile(deps);
     ctx.body = {
       success: true,
       auth_url: await google.authUrl(),
@@ -18,7 +18,7 @@ export function authRoutes(deps: WorkerDeps): Router {
   });
 
   router.get('/callback', async (ctx) => {
-    const profile = requireProfile(deps);
+    const profile = await requireProfile(deps);
     const { code, state, error } = ctx.query;
     try {
       if (typeof error === 'string') throw new ApiError(400, 'not_authenticated', `Google did not grant access (${error}); start again from "Connect Google"`);

@@ -11,8 +11,8 @@ export function healthRoutes(deps: WorkerDeps): Router {
       profile: deps.handle,
       version: VERSION,
       session_backend: deps.settings.SESSION_BACKEND,
-      browser_ready: deps.profile?.browser.ready ?? false,
-      sheets_connected: deps.profile?.sheets.connected ?? false,
+      browser_ready: deps.profile?.loaded?.browser.ready ?? false,
+      sheets_connected: deps.profile?.loaded?.sheets.connected ?? false,
     };
   });
   // The original's health shape, kept for its clients.

@@ -8,9 +8,11 @@ import { ensureDir } from '../../shared/json-file.ts';
 import { readJson } from '../../shared/json-body.ts';
 import { requireProfile, type WorkerDeps } from '../deps.ts';
 import type { ProfileServices } from '../profile-services.ts';
-import { parseCsvReport, summarise, type CsvReport } from '../mis/csv-report.ts';
-import { timestamp } from '../mis/mis-client.ts';
+import type { CsvReport } from '../mis/csv-report.ts';
 import { loginToMis } from './browser.ts';
+
+// The CSV parser is loaded with the first CSV, not at start-up.
+const csv = () => import('../mis/csv-report.ts');
 
 export const CSV_UPLOAD_LIMIT = 20 * 1024 * 1024;
 const CSV_TYPES = ['text/csv', 'text/plain', 'application/csv', 'application/vnd.ms-excel', 'application/octet-stream'];
@@ -24,17 +26,17 @@ export function misRoutes(deps: WorkerDeps): Router {
   const router = new Router({ prefix: '/api/mis' });
 
   router.post('/pull-csv', async (ctx) => {
-    const profile = requireProfile(deps);
+    const profile = await requireProfile(deps);
     const report = await profile.automation.run('pull-csv', async () => {
       const { page } = await loginToMis(deps, profile);
       const file = await profile.mis.exportCsv(page, deps.store.profilePaths(profile.handle).downloads);
-      return parseCsvReport(await fs.readFile(file, 'utf8'), path.basename(file), 'mis');
+      return (await csv()).parseCsvReport(await fs.readFile(file, 'utf8'), path.basename(file), 'mis');
     });
     ctx.body = { success: true, ...(await keep(deps, profile, report)) };
   });
 
   router.post('/upload-csv', async (ctx) => {
-    const profile = requireProfile(deps);
+    const profile = await requireProfile(deps);
     if (!CSV_TYPES.includes(ctx.request.type)) {
       throw new ApiError(415, 'unsupported_media_type', 'send the CSV as the request body with "Content-Type: text/csv"');
     }
@@ -48,6 +50,7 @@ export function misRoutes(deps: WorkerDeps): Router {
       throw new ApiError(400, 'bad_request', 'the upload could not be read');
     }
     const dir = deps.store.profilePaths(profile.handle).downloads;
+    const { parseCsvReport, timestamp } = await csv();
     const name = `MIS_CSV_UPLOAD_${timestamp()}.csv`;
     const report = parseCsvReport(bytes.toString('utf8'), name, 'upload');
     await ensureDir(dir, true);
@@ -57,15 +60,15 @@ export function misRoutes(deps: WorkerDeps): Router {
   });
 
   router.get('/csv', async (ctx) => {
-    const profile = requireProfile(deps);
+    const profile = await requireProfile(deps);
     const report = profile.csv.current ?? (await reloadRemembered(deps, profile));
     if (!report) throw new ApiError(404, 'not_found', 'no MIS CSV loaded yet: pull one (POST /api/mis/pull-csv) or upload one (POST /api/mis/upload-csv)');
     const limit = Math.min(Math.max(Number(ctx.query.rows) || 5, 0), 100);
-    ctx.body = { success: true, ...summarise(report, limit) };
+    ctx.body = { success: true, ...(await csv()).summarise(report, limit) };
   });
 
   router.post('/load-sheet', async (ctx) => {
-    const profile = requireProfile(deps);
+    const profile = await requireProfile(deps);
     const body = await readJson(ctx, LoadSheetBody);
     const loaded = await profile.sheets.load((body.spreadsheet_id ?? body.url)!);
     ctx.body = { success: true, ...loaded };
@@ -77,7 +80,7 @@ export function misRoutes(deps: WorkerDeps): Router {
 /** Holds the report in memory and remembers its file in the session, so a recycled worker reloads it. */
 async function keep(deps: WorkerDeps, profile: ProfileServices, report: CsvReport) {
   profile.csv.current = report;
-  const summary = summarise(report);
+  const summary = (await csv()).summarise(report);
   await deps.session.set('csv', { file: report.file, source: report.source, loaded_at: report.loaded_at, row_count: summary.row_count });
   return summary;
 }
@@ -88,7 +91,7 @@ async function reloadRemembered(deps: WorkerDeps, profile: ProfileServices): Pro
   if (!file) return null;
   try {
     const text = await fs.readFile(path.join(deps.store.profilePaths(profile.handle).downloads, file), 'utf8');
-    profile.csv.current = parseCsvReport(text, file, remembered?.source === 'upload' ? 'upload' : 'mis');
+    profile.csv.current = (await csv()).parseCsvReport(text, file, remembered?.source === 'upload' ? 'upload' : 'mis');
     return profile.csv.current;
   } catch {
     return null;

@@ -6,7 +6,7 @@ export function sheetsRoutes(deps: WorkerDeps): Router {
   const router = new Router({ prefix: '/api/sheets' });
 
   router.get('/values', async (ctx) => {
-    const profile = requireProfile(deps);
+    const profile = await requireProfile(deps);
     const { tab, range, spreadsheet_id: id } = ctx.query;
     if (typeof tab !== 'string' || tab === '' || tab.length > 200) throw new ApiError(400, 'invalid_body', 'give the tab name: ?tab=<name>&range=A1:D10');
     if (range !== undefined && (typeof range !== 'string' || !/^[A-Za-z]{0,3}\d{0,7}(:[A-Za-z]{0,3}\d{0,7})?$/.test(range))) {

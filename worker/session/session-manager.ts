@@ -5,7 +5,6 @@ import { profilePaths } from '../../shared/paths.ts';
 import type { SessionBackend } from './backend.ts';
 import { FileBackend } from './file-backend.ts';
 import { MemoryBackend } from './memory-backend.ts';
-import { RedisBackend } from './redis-backend.ts';
 
 /** Flags that describe live process state; a new process starts without a browser or an automation, so
  *  whatever an earlier process left behind is wrong (DESIGN.md §6 fix). */
@@ -70,6 +69,7 @@ async function openBackend(handle: Handle | null, settings: Settings, log: Logge
   // The setup worker has no profile to persist anything for.
   if (handle === null || settings.SESSION_BACKEND === 'memory') return new MemoryBackend();
   if (settings.SESSION_BACKEND === 'redis') {
+    const { RedisBackend } = await import('./redis-backend.ts');
     return RedisBackend.open({
       url: settings.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
       keyPrefix: `${settings.REDIS_PREFIX}${handle}:`,
