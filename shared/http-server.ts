@@ -1,5 +1,7 @@
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
+import { errorBody, type ErrorCode } from './api-error.ts';
 
 /** Resolves once listening; rejects with the listen error (EADDRINUSE, EACCES). */
 export async function listen(server: Server, port: number, host: string): Promise<number> {
@@ -34,4 +36,36 @@ export async function closeGracefully(server: Server, timeoutMs: number): Promis
     clearInterval(sweep);
     clearTimeout(timer);
   }
+}
+
+/** Answers what Node's HTTP parser refuses (oversized headers, malformed requests, headers that took too
+ *  long) with a JSON error, then closes gently. Node's own answer is written and the socket destroyed at
+ *  once: with request bytes still unread (1 MiB of headers) that resets the connection, and the client sees
+ *  ECONNRESET instead of the 431. Here the answer goes out with a FIN, whatever the client still sends is
+ *  read and dropped, and the socket is destroyed after at most two seconds. */
+export function answerClientErrors(server: Server): void {
+  const answered = new WeakSet<Duplex>();
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (answered.has(socket)) return; // the parser reports again for every further chunk: already handled
+    // a response already under way on this socket cannot be followed by another one
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    answered.add(socket);
+    const [status, code, message]: [number, ErrorCode, string] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'bad_request', 'the request line and headers are too large (at most 16 KiB)']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'bad_request', 'the request headers did not arrive in time']
+          : [400, 'bad_request', 'the request is not valid HTTP'];
+    const body = JSON.stringify(errorBody(code, message));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `cache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
+    );
+    socket.resume();
+    setTimeout(() => socket.destroy(), 2000).unref();
+  });
 }
