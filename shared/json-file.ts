@@ -38,8 +38,15 @@ export async function readJsonFile<T = unknown>(file: string): Promise<JsonRead<
   try {
     return { status: 'ok', value: JSON.parse(text) as T };
   } catch (error) {
-    return { status: 'corrupt', reason: `not valid JSON (${(error as Error).message})` };
+    return { status: 'corrupt', reason: `not valid JSON (${withoutQuote((error as Error).message)})` };
   }
+}
+
+/** V8 quotes up to 10 characters either side of the offending token (`Unexpected token 'h', ..."assword":
+ *  hunter2}"... is not valid JSON`): in a token or blaze config file that can be a whole password. The reason
+ *  goes to logs and answers, so the quote is cut. */
+function withoutQuote(message: string): string {
+  return message.replace(/,\s*(?:\.\.\.)?".*"(?:\.\.\.)?\s+is not valid JSON\s*$/s, '');
 }
 
 export async function ensureDir(dir: string, secret = false): Promise<void> {

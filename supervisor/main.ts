@@ -21,7 +21,13 @@ const destination = pino.destination({ sync: true });
 const log = createLogger({ level: settings.LOG_LEVEL, name: 'supervisor', destination });
 for (const warning of warnings) log.warn(warning);
 
-await ensureDir(configDir, true);
+try {
+  await ensureDir(configDir, true);
+} catch (error) {
+  // A config dir this user may read but not change (another owner, read-only mount): keep serving what can be
+  // read; every write reports its own error.
+  log.error({ config_dir: configDir, code: (error as NodeJS.ErrnoException).code }, 'the config dir cannot be created or made private (0700); reads keep working, writes will fail');
+}
 const store = new ProfileStore(configDir, log);
 const ports = await PortRegistry.load(store.paths.ports, settings.WORKER_BASE_PORT, [settings.PORT], log);
 const pinnedRaw = process.env.BLAZE_PROFILE;

@@ -74,7 +74,10 @@ export class WorkerProxy {
       else this.#gatewayTimeout(res, worker);
     }, this.#upstreamTimeoutMs);
 
-    this.#proxy.web(req, res, { target: lease.target, agent: lease.agent, xfwd: true }, (error: Error) => {
+    // `Connection` is hop-by-hop: a client's `Connection: close` passed upstream made the worker close the
+    // pooled connection right after answering — while a body it refused (413) was still being sent, so the
+    // write failed (EPIPE) and the 413 became a 502. The supervisor keeps its worker connections alive.
+    this.#proxy.web(req, res, { target: lease.target, agent: lease.agent, xfwd: true, headers: { connection: 'keep-alive' } }, (error: Error) => {
       clearTimeout(state.timer);
       const code = (error as NodeJS.ErrnoException).code ?? '';
       if (state.timedOut) {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type Koa from 'koa';
 import { sendError } from '../shared/api-error.ts';
+import { answerClientErrors } from '../shared/http-server.ts';
 import type { Supervisor } from './supervisor.ts';
 import type { WorkerProxy } from './proxy.ts';
 import { routeOf } from './routing.ts';
@@ -49,6 +50,7 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
       }
     }
   });
+  answerClientErrors(server);
   return server;
 }
 
