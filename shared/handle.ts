@@ -24,7 +24,8 @@ export function parseHandle(input: unknown): Handle | null {
   return result.success ? result.data : null;
 }
 
-/** Stricter form for handles read back from file names and URL segments: must already be canonical. */
+/** Stricter form for handles read back from file names and URL segments: must already be canonical
+ *  (trimmed, lower-case). The same rules as `HandleSchema`, without zod: this runs for every proxied request. */
 export function isCanonicalHandle(input: string): boolean {
-  return parseHandle(input) === input;
+  return HANDLE_PATTERN.test(input) && !input.includes('..');
 }

@@ -3,15 +3,16 @@ import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { errorBody, type ErrorCode } from './api-error.ts';
 
-/** Resolves once listening; rejects with the listen error (EADDRINUSE, EACCES). */
-export async function listen(server: Server, port: number, host: string): Promise<number> {
-  server.listen(port, host);
+/** Resolves once listening on a TCP port (or a Unix socket path); rejects with the listen error. */
+export async function listen(server: Server, port: number | string, host?: string): Promise<number> {
+  if (typeof port === 'string') server.listen(port);
+  else server.listen(port, host);
   await Promise.race([
     once(server, 'listening'),
     once(server, 'error').then(([error]) => Promise.reject(error)),
   ]);
   const address = server.address();
-  return typeof address === 'object' && address ? address.port : port;
+  return typeof address === 'object' && address ? address.port : 0;
 }
 
 /** Stops accepting, lets in-flight requests finish (idle keep-alive sockets are closed as they become idle),

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import type { Middleware } from 'koa';
 import { ApiError } from '../shared/api-error.ts';
 
@@ -6,7 +7,7 @@ import { ApiError } from '../shared/api-error.ts';
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (!address) return false;
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return v4.startsWith('127.') || address === '::1';
+  return (isIPv4(v4) && v4.startsWith('127.')) || address === '::1';
 }
 
 export type AccessDecision = { allowed: true } | { allowed: false; status: 401 | 403; reason: string };

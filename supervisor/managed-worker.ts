@@ -12,9 +12,12 @@ import { killAll, rssBytes } from './process-tree.ts';
 /** starting → ready → draining → stopped; a crash goes to backoff (then starting) or, in a crash loop, errored. */
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopped' | 'backoff' | 'errored';
 
+/** Where the proxy sends a worker's requests: its Unix socket, or its TCP port. */
+export type UpstreamTarget = URL | { socketPath: string; host: string; port: number };
+
 export interface Lease {
   ok: true;
-  target: string;
+  target: UpstreamTarget;
   agent: http.Agent;
   /** Which process serves it; a retry only makes sense against a newer one. */
   generation: number;
@@ -94,6 +97,7 @@ export class ManagedWorker {
   #proc: WorkerProcess | null = null;
   #generation = 0;
   #agent = newAgent();
+  #target: UpstreamTarget = new URL('http://127.0.0.1');
   #startedAtWall: Date | null = null;
   #restarts = 0;
   #lastExit: LastExit | null = null;
@@ -170,6 +174,11 @@ export class ManagedWorker {
       this.#setState('stopped');
       this.#refuseWaiters('the worker was stopped');
     });
+  }
+
+  /** A lease at once when the worker is ready (the proxy's fast path), else `null`. */
+  tryLease(): Lease | null {
+    return this.#state === 'ready' ? this.#lease() : null;
   }
 
   /** A lease on the worker for one request: at once when ready, else held until it is (or `timeoutMs`).
@@ -261,7 +270,7 @@ export class ManagedWorker {
       env,
       onMessage: (message) => {
         if (generation !== this.#generation) return;
-        if (message.type === 'ready') this.#onReady(proc, message.port);
+        if (message.type === 'ready') this.#onReady(proc, message.port, message.socket ?? null);
         else if (message.type === 'browser') this.#browserPid = message.pid;
         else if (message.type === 'fatal') this.#problem = { code: message.code, message: message.message, ...(message.port ? { port: message.port } : {}) };
         else this.#o.onMessage(this, message);
@@ -281,10 +290,11 @@ export class ManagedWorker {
     void proc.exited.then((exit) => this.#onExit(proc, generation, exit));
   }
 
-  #onReady(proc: WorkerProcess, port: number): void {
+  #onReady(proc: WorkerProcess, port: number, socket: string | null): void {
     if (this.#state !== 'starting' || proc !== this.#proc) return;
     clearTimeout(this.#startTimer);
     if (port) this.#port = port;
+    this.#target = socket ? { socketPath: socket, host: '127.0.0.1', port: this.#port } : new URL(`http://127.0.0.1:${this.#port}`);
     this.#startedAtWall = new Date();
     this.#setState('ready');
     this.#o.onEvent?.(this, { kind: 'ready', spawnSeconds: (performance.now() - proc.startedAt) / 1000 });
@@ -369,7 +379,7 @@ export class ManagedWorker {
     let released = false;
     return {
       ok: true,
-      target: `http://127.0.0.1:${this.#port}`,
+      target: this.#target,
       agent: this.#agent,
       generation: this.#generation,
       release: () => {

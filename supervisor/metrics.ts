@@ -55,10 +55,19 @@ export class SupervisorMetrics {
     this.#held = new Gauge({ name: 'tat_proxy_held_requests', help: 'Requests held while their worker starts or recycles', registers });
   }
 
+  /** Labelled children, looked up once: label hashing on every request is measurable on the proxy path. */
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #latencyChildren = new Map<string, { observe(value: number): void }>();
+
   readonly proxyObserver: ProxyObserver = {
     onResult: (handle, status, seconds) => {
-      this.#requests.inc({ handle, code: String(status) });
-      this.#latency.observe({ handle }, seconds);
+      const key = `${handle} ${status}`;
+      let requests = this.#requestChildren.get(key);
+      if (!requests) this.#requestChildren.set(key, (requests = this.#requests.labels({ handle, code: String(status) })));
+      requests.inc();
+      let latency = this.#latencyChildren.get(handle);
+      if (!latency) this.#latencyChildren.set(handle, (latency = this.#latency.labels({ handle })));
+      latency.observe(seconds);
     },
     onHeld: (delta) => this.#held.inc(delta),
   };

@@ -20,9 +20,14 @@ const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** A reset on a stale keep-alive socket, then a refusal from the process dying under it: two replays. */
 const MAX_REPLAYS = 2;
+/** `Connection` is hop-by-hop: a client's `Connection: close` passed upstream made the worker close the
+ *  pooled connection right after answering — while a body it refused (413) was still being sent, so the
+ *  write failed (EPIPE) and the 413 became a 502. The supervisor keeps its worker connections alive. */
+const UPSTREAM_HEADERS = { connection: 'keep-alive' };
 
 /** Forwards a request to a worker (http-proxy-3 over a keep-alive agent per worker), holding it while the
- *  worker is not ready and mapping every upstream failure to a JSON answer. A proxy error never throws. */
+ *  worker is not ready and mapping every upstream failure to a JSON answer. A proxy error never throws.
+ *  A request for a ready worker goes out synchronously, with no promise in between (the hot path). */
 export class WorkerProxy {
   readonly #proxy = createProxyServer({ xfwd: true });
   readonly #inFlight = new WeakMap<IncomingMessage, InFlight>();
@@ -49,19 +54,22 @@ export class WorkerProxy {
   }
 
   /** `path` is what the worker sees (prefix stripped); `prefix` becomes `X-Forwarded-Prefix`. */
-  async forward(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, path: string, prefix: string): Promise<void> {
-    const started = performance.now();
-    const label = worker.handle ?? 'setup';
-    res.once('close', () => this.#observer.onResult?.(label, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000));
+  forward(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, path: string, prefix: string): void {
+    const onResult = this.#observer.onResult;
+    if (onResult) {
+      const started = performance.now();
+      const label = worker.handle ?? 'setup';
+      res.once('close', () => onResult(label, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000));
+    }
     req.url = path;
     if (prefix) req.headers['x-forwarded-prefix'] = prefix;
     else delete req.headers['x-forwarded-prefix'];
-    await this.#attempt(req, res, worker, 0);
+    const lease = worker.tryLease();
+    if (lease) this.#dispatch(req, res, worker, lease, 0);
+    else void this.#hold(req, res, worker, 0);
   }
 
-  async #attempt(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, attempt: number, refusedBy?: number): Promise<void> {
-    const lease = await this.#acquire(req, res, worker, refusedBy);
-    if (!lease) return;
+  #dispatch(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, lease: Lease, attempt: number): void {
     const state: InFlight = { proxyReq: null, timer: undefined, timedOut: false };
     this.#inFlight.set(req, state);
     res.once('close', () => {
@@ -74,10 +82,11 @@ export class WorkerProxy {
       else this.#gatewayTimeout(res, worker);
     }, this.#upstreamTimeoutMs);
 
-    // `Connection` is hop-by-hop: a client's `Connection: close` passed upstream made the worker close the
-    // pooled connection right after answering — while a body it refused (413) was still being sent, so the
-    // write failed (EPIPE) and the 413 became a 502. The supervisor keeps its worker connections alive.
-    this.#proxy.web(req, res, { target: lease.target, agent: lease.agent, xfwd: true, headers: { connection: 'keep-alive' } }, (error: Error) => {
+    // A replay goes out on a connection of its own, never a pooled one: when a worker is killed, every pooled
+    // socket to it is dead until the supervisor has seen each one close, so a replay on the pool could hit
+    // another dead socket (EPIPE) and turn a read the worker never saw into a 502.
+    const agent = attempt > 0 ? false : lease.agent;
+    this.#proxy.web(req, res, { target: lease.target, agent, xfwd: true, headers: UPSTREAM_HEADERS }, (error: Error) => {
       clearTimeout(state.timer);
       const code = (error as NodeJS.ErrnoException).code ?? '';
       if (state.timedOut) {
@@ -90,7 +99,7 @@ export class WorkerProxy {
         // nothing listens any more: wait for the next process even while this one still looks ready (its
         // exit may not have been seen yet). A reset may be a stale keep-alive socket: replay at once.
         lease.release();
-        void this.#attempt(req, res, worker, attempt + 1, code === 'ECONNREFUSED' ? lease.generation : undefined);
+        void this.#hold(req, res, worker, attempt + 1, code === 'ECONNREFUSED' ? lease.generation : undefined);
         return;
       }
       this.#log.warn({ handle: worker.handle, code, method: req.method }, 'worker connection failed');
@@ -98,12 +107,9 @@ export class WorkerProxy {
     });
   }
 
-  /** A lease, or `null` once the request has been answered (503) or abandoned by the client. */
-  async #acquire(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, refusedBy?: number): Promise<Lease | null> {
-    if (worker.state === 'ready' && refusedBy === undefined) {
-      const lease = await worker.acquire(0);
-      if (lease.ok) return lease;
-    }
+  /** Holds the request until the worker is ready (then dispatches it), or answers 503 when it will not be,
+   *  or drops it when the client goes away meanwhile. */
+  async #hold(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, attempt: number, refusedBy?: number): Promise<void> {
     const abort = new AbortController();
     const onClose = () => abort.abort();
     res.once('close', onClose);
@@ -112,16 +118,13 @@ export class WorkerProxy {
     this.#observer.onHeld?.(-1);
     res.off('close', onClose);
     if (result.ok) {
-      if (res.destroyed) {
-        result.release();
-        return null;
-      }
-      return result;
+      if (res.destroyed) result.release();
+      else this.#dispatch(req, res, worker, result, attempt);
+      return;
     }
     if (!abort.signal.aborted) {
       sendError(res, result.status, result.code, result.message, result.extra, { 'retry-after': String(result.retryAfterSeconds) });
     }
-    return null;
   }
 
   #gatewayTimeout(res: ServerResponse, worker: ManagedWorker): void {

@@ -36,7 +36,7 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
           profileNotFound(res, route.handle);
           return;
         }
-        void proxy.forward(req, res, worker, route.path, route.prefix);
+        proxy.forward(req, res, worker, route.path, route.prefix);
         return;
       }
       case 'api': {
@@ -45,7 +45,7 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
           sendError(res, 503, 'worker_unavailable', 'no worker serves /api yet; try again shortly', {}, { 'retry-after': '1' });
           return;
         }
-        void proxy.forward(req, res, worker, route.path, '');
+        proxy.forward(req, res, worker, route.path, '');
         return;
       }
     }

@@ -10,6 +10,7 @@ import { ConfigWatcher, type ConfigChange } from './config-watcher.ts';
 import { readDesiredState, type DesiredState } from './desired-state.ts';
 import { ManagedWorker, type WorkerEvent, type WorkerState, type WorkerStatus } from './managed-worker.ts';
 import type { PortRegistry } from './port-registry.ts';
+import { workerSocketPath } from './worker-socket.ts';
 
 export interface SupervisorOptions {
   settings: Settings;
@@ -155,6 +156,7 @@ export class Supervisor {
         TAT_CONFIG_DIR: settings.configDir,
         PUBLIC_URL: settings.PUBLIC_URL,
         ...(handle ? { TAT_ROUTE_PREFIX: `/p/${handle}` } : {}),
+        ...optional('TAT_WORKER_SOCKET', workerSocketPath(settings.configDir, handle)),
       },
       onMessage: (worker, message) => this.#onWorkerMessage(worker, message),
       onStateChange: (worker, previous) => {
@@ -232,4 +234,8 @@ export class Supervisor {
     this.#stopping.add(stop);
     void stop.finally(() => this.#stopping.delete(stop));
   }
+}
+
+function optional(key: string, value: string | null): Record<string, string> {
+  return value ? { [key]: value } : {};
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import http from 'node:http';
 import { resolveConfigDir } from '../shared/paths.ts';
 import { loadSettingsOrExit } from '../shared/settings.ts';
@@ -38,10 +39,18 @@ const profile = selection.handle
     })
   : null;
 const app = createWorkerApp({ handle: selection.handle, store, settings, log, notify, supervised, session, profile });
-const server = http.createServer(app.callback());
-server.requestTimeout = 0; // long automations (CSV export) may take minutes; the supervisor bounds waits
-server.keepAliveTimeout = 65_000; // longer than the supervisor's upstream agent keeps idle sockets
-answerClientErrors(server);
+const createServer = () => {
+  const server = http.createServer(app.callback());
+  server.requestTimeout = 0; // long automations (CSV export) may take minutes; the supervisor bounds waits
+  server.keepAliveTimeout = 65_000; // longer than the supervisor's upstream agent keeps idle sockets
+  answerClientErrors(server);
+  return server;
+};
+// The TCP port is the worker's address for people (the stable direct URL); under the supervisor a Unix
+// socket carries the proxied traffic too, which costs both processes less per request than loopback TCP.
+const server = createServer();
+const socketPath = supervised ? process.env.TAT_WORKER_SOCKET : undefined;
+const socketServer = socketPath ? createServer() : null;
 
 // Installed before listening: a signal that arrives right after `ready` must stop gracefully, not kill.
 let stopping = false;
@@ -49,7 +58,7 @@ async function stop(reason: string, graceMs = settings.STOP_TIMEOUT_MS): Promise
   if (stopping) return;
   stopping = true;
   log.info({ reason }, 'stopping: finishing in-flight requests');
-  const inTime = await closeGracefully(server, graceMs);
+  const [inTime] = await Promise.all([closeGracefully(server, graceMs), socketServer ? closeGracefully(socketServer, graceMs) : true]);
   if (!inTime) log.warn({ timeout_ms: settings.STOP_TIMEOUT_MS }, 'in-flight requests cut at the stop timeout');
   await profile?.loaded?.browser.close().catch((error) => log.warn({ error: (error as Error).message }, 'Chrome did not close cleanly'));
   await session.close().catch(() => {});
@@ -84,8 +93,23 @@ try {
   log.flush();
   process.exit(code === 'EADDRINUSE' ? 75 : 1);
 }
+const socket = socketServer && socketPath ? await listenOnSocket(socketServer, socketPath) : null;
 log.info(
-  { port, source: selection.source, first_run: selection.handle === null, config_dir: configDir },
+  { port, socket, source: selection.source, first_run: selection.handle === null, config_dir: configDir },
   selection.handle ? `worker for "${selection.handle}" listening on http://${HOST}:${port}` : `setup worker (first-run mode) listening on http://${HOST}:${port}`,
 );
-notify({ type: 'ready', port, handle: selection.handle });
+notify({ type: 'ready', port, handle: selection.handle, socket });
+
+/** Listens on the supervisor's socket path (a stale file from a killed worker is removed first); on any
+ *  failure the supervisor simply keeps using the TCP port. */
+async function listenOnSocket(target: http.Server, file: string): Promise<string | null> {
+  try {
+    await fs.rm(file, { force: true });
+    await listen(target, file);
+    await fs.chmod(file, 0o600);
+    return file;
+  } catch (error) {
+    log.warn({ socket: file, code: (error as NodeJS.ErrnoException).code }, 'cannot listen on the Unix socket; the supervisor uses the TCP port');
+    return null;
+  }
+}
