@@ -6,7 +6,14 @@ const text = (max: number) =>
     .string()
     .max(max, { error: `must be at most ${max} characters` })
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), { error: 'must not contain control characters' });
-const httpUrl = z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048)]);
+// No user name or password inside a URL: URLs are shown back (get-credentials), passwords never are.
+const httpUrl = z.union([
+  z.literal(''),
+  z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .max(2048)
+    .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), { error: 'must not hold a user name or password: save those in their own fields' }),
+]);
 
 /** The flat blaze config of DESIGN.md §4, every field optional. */
 export const BlazeConfigSchema = z.object({

@@ -1,4 +1,5 @@
-import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
+import { http } from './cjs-imports.ts';
 import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { errorBody, type ErrorCode } from './api-error.ts';
@@ -63,7 +64,7 @@ export function answerClientErrors(server: Server): void {
           : [400, 'bad_request', 'the request is not valid HTTP'];
     const body = JSON.stringify(errorBody(code, message));
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
         `cache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
     );
     socket.resume();

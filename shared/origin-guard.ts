@@ -2,12 +2,19 @@ import type { Middleware } from 'koa';
 import { ApiError } from './api-error.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** What an HTML form can send to another site without a CORS preflight. No route takes any of them. */
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
 
 /** Refuses state-changing requests a browser sends on behalf of another site (CSRF). Non-browser clients
- *  (curl, scripts) send no `Origin` and pass; the project's own pages send their own origin. */
+ *  (curl, scripts) send no `Origin` and pass; the project's own pages send their own origin. A form content
+ *  type is refused whatever the headers say: a form posted from another site (or by a browser that sends no
+ *  `Origin`) cannot trigger anything, not even the routes that read no body (restart, init-all, …). */
 export function sameOriginGuard(): Middleware {
   return async (ctx, next) => {
     if (!SAFE_METHODS.has(ctx.method)) {
+      if (FORM_TYPES.has(ctx.request.type)) {
+        throw new ApiError(415, 'unsupported_media_type', 'form submissions are refused here: send JSON ("Content-Type: application/json"), or a CSV upload as "text/csv"');
+      }
       const site = ctx.get('sec-fetch-site');
       const origin = ctx.get('origin');
       const host = ctx.get('x-forwarded-host') || ctx.get('host');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readJsonFile } from './json-file.ts';
+import { readJsonFile, type JsonRead } from './json-file.ts';
 import { configPaths } from './paths.ts';
 import { HandleSchema } from './handle.ts';
 
@@ -48,10 +48,23 @@ export interface LoadedSettings {
   warnings: string[];
 }
 
-/** `settings.json` in the config dir, overridden by environment variables of the same name. */
+/** Under a supervisor a worker takes the settings the supervisor validated at its start, passed in this
+ *  variable, instead of reading settings.json again: every process of one supervisor runs with the same
+ *  settings, and a file edited (or half-written) while it runs cannot stop a worker from restarting. */
+export const INHERITED_SETTINGS_VAR = 'TAT_SUPERVISOR_SETTINGS';
+
+/** The value of `INHERITED_SETTINGS_VAR` for the supervisor's workers. */
+export function settingsForWorkers(settings: Settings): string {
+  const values = settings as unknown as Record<string, unknown>;
+  return JSON.stringify(Object.fromEntries(SETTING_KEYS.filter((k) => values[k] !== undefined).map((k) => [k, values[k]])));
+}
+
+/** `settings.json` in the config dir (or the supervisor's, see `INHERITED_SETTINGS_VAR`), overridden by
+ *  environment variables of the same name. */
 export async function loadSettings(configDir: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedSettings> {
-  const file = configPaths(configDir).settings;
-  const read = await readJsonFile<Record<string, unknown>>(file);
+  const inherited = env[INHERITED_SETTINGS_VAR];
+  const file = inherited ? `the settings inherited from the supervisor (${INHERITED_SETTINGS_VAR})` : configPaths(configDir).settings;
+  const read = inherited ? parseInherited(inherited) : await readJsonFile<Record<string, unknown>>(file);
   if (read.status === 'corrupt') throw new SettingsError(`settings file ${file} is ${read.reason}`);
   const fromFile = read.status === 'ok' ? read.value : {};
   if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
@@ -90,6 +103,14 @@ export async function loadSettings(configDir: string, env: NodeJS.ProcessEnv = p
     },
     warnings,
   };
+}
+
+function parseInherited(text: string): JsonRead<Record<string, unknown>> {
+  try {
+    return { status: 'ok', value: JSON.parse(text) as Record<string, unknown> };
+  } catch {
+    return { status: 'corrupt', reason: 'not valid JSON' };
+  }
 }
 
 const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS']);

@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type { Agent } from 'node:http';
+import { http } from '../shared/cjs-imports.ts';
 import type { Handle } from '../shared/handle.ts';
 import type { WorkerMessage } from '../shared/ipc.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
@@ -18,7 +19,7 @@ export type UpstreamTarget = URL | { socketPath: string; host: string; port: num
 export interface Lease {
   ok: true;
   target: UpstreamTarget;
-  agent: http.Agent;
+  agent: Agent;
   /** Which process serves it; a retry only makes sense against a newer one. */
   generation: number;
   release(): void;
@@ -476,7 +477,7 @@ function relayLine(relay: Logger, line: string, stream: 'stdout' | 'stderr'): vo
   relay[label](rest, typeof msg === 'string' ? msg : '');
 }
 
-function newAgent(): http.Agent {
+function newAgent(): Agent {
   // Keep-alive to each worker: the proxy's hot path reuses sockets instead of a TCP handshake per request;
   // no Nagle delay on the small writes of proxied requests.
   return new http.Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000, noDelay: true });

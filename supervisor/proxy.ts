@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { sendError } from '../shared/api-error.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -17,7 +18,12 @@ interface InFlight {
 }
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Safe to send twice (RFC 9110 §9.2.2): replayed when the worker died under them without answering. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/** A body up to this size is read before the request goes out, so that it can be sent again: a PUT or
+ *  DELETE the worker never answered, or any request (POST too) that a dead worker's port refused and that
+ *  therefore never reached a process. Larger or chunked bodies (CSV uploads) are streamed. */
+const MAX_REPLAY_BODY = 256 * 1024;
 /** A reset on a stale keep-alive socket, then a refusal from the process dying under it: two replays. */
 const MAX_REPLAYS = 2;
 /** `Connection` is hop-by-hop: a client's `Connection: close` passed upstream made the worker close the
@@ -31,6 +37,8 @@ const UPSTREAM_HEADERS = { connection: 'keep-alive' };
 export class WorkerProxy {
   readonly #proxy = createProxyServer({ xfwd: true });
   readonly #inFlight = new WeakMap<IncomingMessage, InFlight>();
+  /** Bodies read ahead (see `MAX_REPLAY_BODY`), to be sent again on a replay. */
+  readonly #bodies = new WeakMap<IncomingMessage, Buffer>();
   readonly #log: Logger;
   readonly #holdTimeoutMs: number;
   readonly #upstreamTimeoutMs: number;
@@ -64,6 +72,18 @@ export class WorkerProxy {
     req.url = path;
     if (prefix) req.headers['x-forwarded-prefix'] = prefix;
     else delete req.headers['x-forwarded-prefix'];
+    if (hasSmallBody(req)) {
+      void readBody(req).then((body) => {
+        if (body === null || res.destroyed) return; // the client went away
+        this.#bodies.set(req, body);
+        this.#start(req, res, worker);
+      });
+      return;
+    }
+    this.#start(req, res, worker);
+  }
+
+  #start(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker): void {
     const lease = worker.tryLease();
     if (lease) this.#dispatch(req, res, worker, lease, 0);
     else void this.#hold(req, res, worker, 0);
@@ -86,20 +106,25 @@ export class WorkerProxy {
     // socket to it is dead until the supervisor has seen each one close, so a replay on the pool could hit
     // another dead socket (EPIPE) and turn a read the worker never saw into a 502.
     const agent = attempt > 0 ? false : lease.agent;
-    this.#proxy.web(req, res, { target: lease.target, agent, xfwd: true, headers: UPSTREAM_HEADERS }, (error: Error) => {
+    const body = this.#bodies.get(req);
+    const buffer = body ? Readable.from([body]) : undefined;
+    this.#proxy.web(req, res, { target: lease.target, agent, xfwd: true, headers: UPSTREAM_HEADERS, ...(buffer ? { buffer } : {}) }, (error: Error) => {
       clearTimeout(state.timer);
       const code = (error as NodeJS.ErrnoException).code ?? '';
       if (state.timedOut) {
         this.#gatewayTimeout(res, worker);
         return;
       }
-      if (attempt < MAX_REPLAYS && RETRYABLE.has(code) && canReplay(req) && !res.headersSent && !res.destroyed) {
+      if (attempt < MAX_REPLAYS && RETRYABLE.has(code) && canReplay(req, code, body !== undefined) && !res.headersSent && !res.destroyed) {
         // The worker died or was replaced under this request before answering: replay it, held until the
         // worker is back, instead of failing a read the client could simply have retried. A refusal means
         // nothing listens any more: wait for the next process even while this one still looks ready (its
-        // exit may not have been seen yet). A reset may be a stale keep-alive socket: replay at once.
+        // exit may not have been seen yet). A reset on a pooled socket may be a stale keep-alive socket:
+        // replay at once, on a fresh connection; a fresh connection that fails too means the process is
+        // going: wait for the next one, or the replays are spent on a process already dead.
         lease.release();
-        void this.#hold(req, res, worker, attempt + 1, code === 'ECONNREFUSED' ? lease.generation : undefined);
+        const notThisProcess = code === 'ECONNREFUSED' || attempt > 0;
+        void this.#hold(req, res, worker, attempt + 1, notThisProcess ? lease.generation : undefined);
         return;
       }
       this.#log.warn({ handle: worker.handle, code, method: req.method }, 'worker connection failed');
@@ -133,9 +158,31 @@ export class WorkerProxy {
   }
 }
 
-function canReplay(req: IncomingMessage): boolean {
+/** Whether the request can go out again: its body (if any) was kept, and either it is idempotent or it
+ *  never reached a process (the connection was refused). */
+function canReplay(req: IncomingMessage, code: string, bodyRead: boolean): boolean {
   const length = req.headers['content-length'];
-  return IDEMPOTENT.has(req.method ?? '') && (length === undefined || length === '0') && !req.headers['transfer-encoding'];
+  const resendable = bodyRead || ((length === undefined || length === '0') && !req.headers['transfer-encoding']);
+  return resendable && (IDEMPOTENT.has(req.method ?? '') || code === 'ECONNREFUSED');
+}
+
+/** A declared body of at most `MAX_REPLAY_BODY` bytes (a chunked or larger one is streamed, not replayed). */
+function hasSmallBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return length !== undefined && /^\d+$/.test(length) && Number(length) > 0 && Number(length) <= MAX_REPLAY_BODY && !req.headers['transfer-encoding'];
+}
+
+/** The whole body, or null when the client goes away first. */
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', () => resolve(null));
+    req.once('close', () => {
+      if (!req.complete) resolve(null);
+    });
+  });
 }
 
 function describe(worker: ManagedWorker): string {

@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
+import { http } from '../shared/cjs-imports.ts';
 import type Koa from 'koa';
 import { sendError } from '../shared/api-error.ts';
 import { answerClientErrors } from '../shared/http-server.ts';
@@ -8,7 +9,7 @@ import { routeOf } from './routing.ts';
 
 /** The supervisor's listener: proxied paths go straight to the proxy (no Koa middleware on the hot path);
  *  everything else is the Koa app (dashboard, supervisor API, health, metrics). */
-export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProxy, app: Koa): http.Server {
+export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProxy, app: Koa): Server {
   const appHandler = app.callback();
   // Slow or stalled clients are cut instead of holding sockets: headers must arrive within 10 s, checked
   // every second. Bodies (CSV uploads) and long automations are bounded elsewhere.
@@ -54,6 +55,6 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
   return server;
 }
 
-function profileNotFound(res: http.ServerResponse, handle: string): void {
+function profileNotFound(res: ServerResponse, handle: string): void {
   sendError(res, 404, 'profile_not_found', `no profile "${handle}" on this server (not registered, credentials file missing, or outside PROFILES)`, { handle });
 }

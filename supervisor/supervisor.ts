@@ -5,12 +5,12 @@ import type { Handle } from '../shared/handle.ts';
 import type { WorkerMessage } from '../shared/ipc.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ProfileStore } from '../shared/profile-store.ts';
-import type { Settings } from '../shared/settings.ts';
+import { INHERITED_SETTINGS_VAR, settingsForWorkers, type Settings } from '../shared/settings.ts';
 import { ConfigWatcher, type ConfigChange } from './config-watcher.ts';
 import { readDesiredState, type DesiredState } from './desired-state.ts';
 import { ManagedWorker, type WorkerEvent, type WorkerState, type WorkerStatus } from './managed-worker.ts';
 import type { PortRegistry } from './port-registry.ts';
-import { workerSocketPath } from './worker-socket.ts';
+import { removeWorkerSocketDir, workerSocketPath } from './worker-socket.ts';
 
 export interface SupervisorOptions {
   settings: Settings;
@@ -155,6 +155,7 @@ export class Supervisor {
         NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
         TAT_CONFIG_DIR: settings.configDir,
         PUBLIC_URL: settings.PUBLIC_URL,
+        [INHERITED_SETTINGS_VAR]: settingsForWorkers(settings),
         ...(handle ? { TAT_ROUTE_PREFIX: `/p/${handle}` } : {}),
         ...optional('TAT_WORKER_SOCKET', workerSocketPath(settings.configDir, handle)),
       },
@@ -228,6 +229,7 @@ export class Supervisor {
     await this.#watcher?.close();
     const all = [...this.#workers.values(), ...(this.#setup ? [this.#setup] : [])];
     await Promise.all([...all.map((w) => w.stop('supervisor stopping')), ...this.#stopping]);
+    removeWorkerSocketDir(this.#o.settings.configDir);
   }
 
   #track(stop: Promise<void>): void {

@@ -26,3 +26,14 @@ function socketDir(configDir: string): string {
   const key = createHash('sha256').update(path.resolve(configDir)).digest('hex').slice(0, 10);
   return path.join(os.tmpdir(), `tat-mis-${user}`, key);
 }
+
+/** After the last worker stopped: its sockets are gone (Node removes them on close); remove the folder. */
+export function removeWorkerSocketDir(configDir: string): void {
+  const dir = socketDir(configDir);
+  try {
+    for (const name of fs.readdirSync(dir)) if (name.endsWith('.sock')) fs.rmSync(path.join(dir, name), { force: true });
+    fs.rmdirSync(dir);
+  } catch {
+    // never created, or not empty: nothing to do
+  }
+}

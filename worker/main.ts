@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
-import http from 'node:http';
+import type { Server } from 'node:http';
+import { http } from '../shared/cjs-imports.ts';
 import { resolveConfigDir } from '../shared/paths.ts';
 import { loadSettingsOrExit } from '../shared/settings.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -102,7 +103,7 @@ notify({ type: 'ready', port, handle: selection.handle, socket });
 
 /** Listens on the supervisor's socket path (a stale file from a killed worker is removed first); on any
  *  failure the supervisor simply keeps using the TCP port. */
-async function listenOnSocket(target: http.Server, file: string): Promise<string | null> {
+async function listenOnSocket(target: Server, file: string): Promise<string | null> {
   try {
     await fs.rm(file, { force: true });
     await listen(target, file);

@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import { Router } from '../../shared/cjs-imports.ts';
 import { ApiError } from '../../shared/api-error.ts';
 import { requireProfile, type WorkerDeps } from '../deps.ts';
 import type { ProfileServices } from '../profile-services.ts';

@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import { Router } from '../../shared/cjs-imports.ts';
 import { VERSION } from '../../shared/version.ts';
 import type { WorkerDeps } from '../deps.ts';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import Router from '@koa/router';
+import { Router } from '../../shared/cjs-imports.ts';
 import getRawBody from 'raw-body';
 import { z } from 'zod';
 import { ApiError } from '../../shared/api-error.ts';
@@ -15,7 +15,8 @@ import { loginToMis } from './browser.ts';
 const csv = () => import('../mis/csv-report.ts');
 
 export const CSV_UPLOAD_LIMIT = 20 * 1024 * 1024;
-const CSV_TYPES = ['text/csv', 'text/plain', 'application/csv', 'application/vnd.ms-excel', 'application/octet-stream'];
+// Not text/plain: an HTML form on another site can send that without a preflight (see shared/origin-guard.ts).
+const CSV_TYPES = ['text/csv', 'application/csv', 'application/vnd.ms-excel', 'application/octet-stream'];
 
 const LoadSheetBody = z
   .object({ spreadsheet_id: z.string().max(2048).optional(), url: z.string().max(2048).optional() })

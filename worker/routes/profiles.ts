@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import { Router } from '../../shared/cjs-imports.ts';
 import { z } from 'zod';
 import { ApiError } from '../../shared/api-error.ts';
 import { readJson, requireHandle } from '../../shared/json-body.ts';
