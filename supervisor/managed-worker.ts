@@ -9,6 +9,7 @@ import { LogRing } from './log-ring.ts';
 import { RestartPolicy } from './restart-policy.ts';
 import { WorkerProcess, type Exit } from './worker-process.ts';
 import { killAll, rssBytes } from './process-tree.ts';
+import type { StartGate } from './start-gate.ts';
 
 /** starting → ready → draining → stopped; a crash goes to backoff (then starting) or, in a crash loop, errored. */
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopped' | 'backoff' | 'errored';
@@ -72,6 +73,8 @@ export interface ManagedWorkerOptions {
   env: Record<string, string>;
   onMessage(worker: ManagedWorker, message: WorkerMessage): void;
   onStateChange(worker: ManagedWorker, previous: WorkerState): void;
+  /** Limits how many workers start at once (shared by all workers of a supervisor). */
+  startGate?: StartGate;
   /** Measurements for metrics: a process became ready, a recycle finished, a process crashed. */
   onEvent?(worker: ManagedWorker, event: WorkerEvent): void;
 }
@@ -111,6 +114,7 @@ export class ManagedWorker {
   #inFlight = 0;
   #drained: (() => void) | null = null;
   #ops: Promise<void> = Promise.resolve();
+  #leaveGate: () => void = () => {};
   /** Callers of `recycle` waiting for the process it spawned to be ready or gone. */
   readonly #settleWaiters = new Set<() => void>();
   /** Exits we caused (stop, recycle, start timeout) are not crashes. */
@@ -263,6 +267,8 @@ export class ManagedWorker {
     const generation = ++this.#generation;
     this.#problem = null;
     this.#setState('starting');
+    this.#leaveGate();
+    this.#leaveGate = (await this.#o.startGate?.enter()) ?? (() => {});
     const env: Record<string, string> = { ...this.#o.env, PORT: String(this.#port) };
     if (this.handle) env.BLAZE_PROFILE = this.handle;
     else env.TAT_SETUP_WORKER = '1';
@@ -294,6 +300,7 @@ export class ManagedWorker {
   #onReady(proc: WorkerProcess, port: number, socket: string | null): void {
     if (this.#state !== 'starting' || proc !== this.#proc) return;
     clearTimeout(this.#startTimer);
+    this.#leaveGate();
     if (port) this.#port = port;
     this.#target = socket ? { socketPath: socket, host: '127.0.0.1', port: this.#port } : new URL(`http://127.0.0.1:${this.#port}`);
     this.#startedAtWall = new Date();
@@ -309,6 +316,7 @@ export class ManagedWorker {
   #onExit(proc: WorkerProcess, generation: number, exit: Exit): void {
     if (generation === this.#generation) {
       clearTimeout(this.#startTimer);
+      this.#leaveGate();
       this.#settle(); // whether we stopped it or it crashed: it will not become ready
     }
     this.#killBrowser();

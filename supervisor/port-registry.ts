@@ -45,23 +45,31 @@ export class PortRegistry {
     return this.#ports.get(handle);
   }
 
-  /** The handle's port, assigning (and persisting) the lowest free one from the base when it has none. */
-  portFor(handle: Handle): Promise<number> {
+  /** The handles' ports, assigning the lowest free ones from the base to those without one, and saving
+   *  ports.json once for all of them (a cold start of many profiles writes it once, not once each). */
+  portsFor(handles: Handle[]): Promise<Map<Handle, number>> {
     return this.#lock.run('ports', async () => {
-      const known = this.#ports.get(handle);
-      if (known !== undefined) return known;
-      const taken = new Set([...this.#ports.values(), ...this.#reserved]);
-      let port = this.#base;
-      while (taken.has(port)) port += 1;
-      this.#ports.set(handle, port);
-      if (this.#persist) {
-        try {
-          await writeJsonFileAtomic(this.#file, Object.fromEntries([...this.#ports].sort(([a], [b]) => a.localeCompare(b))));
-        } catch (error) {
-          this.#log.error({ err: error, file: this.#file }, 'cannot save ports.json; the port holds until the supervisor restarts');
+      const fresh = handles.filter((h) => !this.#ports.has(h));
+      if (fresh.length > 0) {
+        const taken = new Set([...this.#ports.values(), ...this.#reserved]);
+        let port = this.#base;
+        for (const handle of fresh) {
+          while (taken.has(port)) port += 1;
+          this.#ports.set(handle, port);
+          taken.add(port);
         }
+        await this.#save();
       }
-      return port;
+      return new Map(handles.map((h) => [h, this.#ports.get(h)!]));
     });
+  }
+
+  async #save(): Promise<void> {
+    if (!this.#persist) return;
+    try {
+      await writeJsonFileAtomic(this.#file, Object.fromEntries([...this.#ports].sort(([a], [b]) => a.localeCompare(b))));
+    } catch (error) {
+      this.#log.error({ err: error, file: this.#file }, 'cannot save ports.json; the ports hold until the supervisor restarts');
+    }
   }
 }

@@ -11,6 +11,7 @@ import { readDesiredState, type DesiredState } from './desired-state.ts';
 import { ManagedWorker, type WorkerEvent, type WorkerState, type WorkerStatus } from './managed-worker.ts';
 import type { PortRegistry } from './port-registry.ts';
 import { removeWorkerSocketDir, workerSocketPath } from './worker-socket.ts';
+import { StartGate } from './start-gate.ts';
 
 export interface SupervisorOptions {
   settings: Settings;
@@ -36,6 +37,7 @@ export class Supervisor {
   /** Stopped on request (`POST …/stop`) although their files say they should run. */
   readonly #disabled = new Set<Handle>();
   readonly #stopping = new Set<Promise<void>>();
+  readonly #startGate = new StartGate(os.availableParallelism());
   #watcher: ConfigWatcher | null = null;
   #resync: NodeJS.Timeout | undefined;
   #pass: Promise<void> | null = null;
@@ -108,12 +110,13 @@ export class Supervisor {
     }
     this.#desired = desired;
 
-    for (const handle of desired.handles) {
+    const wanted = desired.handles.filter((h) => !this.#disabled.has(h));
+    const ports = await this.#o.ports.portsFor(wanted.filter((h) => !this.#workers.has(h)));
+    if (this.#shuttingDown) return;
+    for (const handle of wanted) {
       const existing = this.#workers.get(handle);
-      if (this.#disabled.has(handle)) continue;
       if (!existing) {
-        const worker = await this.#create(handle);
-        if (this.#shuttingDown) return;
+        const worker = this.#newWorker(handle, ports.get(handle)!);
         this.#workers.set(handle, worker);
         void worker.start();
       } else if (existing.state === 'stopped') {
@@ -138,10 +141,6 @@ export class Supervisor {
     }
   }
 
-  async #create(handle: Handle): Promise<ManagedWorker> {
-    return this.#newWorker(handle, await this.#o.ports.portFor(handle));
-  }
-
   #newWorker(handle: Handle | null, port: number): ManagedWorker {
     const { settings } = this.#o;
     return new ManagedWorker({
@@ -159,6 +158,7 @@ export class Supervisor {
         ...(handle ? { TAT_ROUTE_PREFIX: `/p/${handle}` } : {}),
         ...optional('TAT_WORKER_SOCKET', workerSocketPath(settings.configDir, handle)),
       },
+      startGate: this.#startGate,
       onMessage: (worker, message) => this.#onWorkerMessage(worker, message),
       onStateChange: (worker, previous) => {
         this.#o.log.debug({ handle: worker.handle, from: previous, to: worker.state }, 'worker state');
