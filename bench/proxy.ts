@@ -141,6 +141,7 @@ async function startNginx(target: string) {
 events { worker_connections 1024; }
 http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
   upstream w { server ${upstream}; keepalive 64; }
+  keepalive_requests 1000000;
   server { listen 127.0.0.1:${port}; location / { proxy_pass http://w; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; } } }
 `,
   );
