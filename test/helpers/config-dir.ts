@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { removeWorkerSocketDir } from '../../supervisor/worker-socket.ts';
 
 export const TEST_CLIENT_SECRET = 'test-client-secret-Zq7';
 
@@ -73,7 +74,11 @@ export async function makeConfigDir(options: { profiles?: string[]; settings?: R
       await walk(dir);
       return out;
     },
-    remove: () => fs.rm(dir, { recursive: true, force: true }),
+    async remove() {
+      // A supervisor killed by a test leaves its workers' socket folder behind; a clean stop removes it.
+      removeWorkerSocketDir(dir);
+      await fs.rm(dir, { recursive: true, force: true });
+    },
   };
   for (const handle of options.profiles ?? []) await config.addProfile(handle);
   if (options.settings) await writeJson('settings.json', options.settings);
