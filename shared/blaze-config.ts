@@ -30,8 +30,6 @@ export type BlazeConfig = z.infer<typeof BlazeConfigSchema>;
 /** A save request: the same fields, unknown ones refused so a typo is not silently dropped. */
 export const BlazeConfigPatchSchema = BlazeConfigSchema.strict();
 
-const SECRET_FIELDS = ['mis_password', 'blaze_password'] as const;
-
 /** Reads a stored blaze config in either shape: flat, or the original's legacy nested one. */
 export function normaliseBlazeConfig(value: unknown): BlazeConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
@@ -64,10 +62,6 @@ export function publicBlazeConfig(config: BlazeConfig) {
     mis_password_set: Boolean(mis_password),
     blaze_password_set: Boolean(blaze_password),
   };
-}
-
-export function isSecretField(key: string): boolean {
-  return (SECRET_FIELDS as readonly string[]).includes(key);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

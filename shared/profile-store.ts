@@ -66,12 +66,8 @@ export class ProfileStore {
   }
 
   async summary(handle: Handle): Promise<ProfileSummary> {
-    const [registered, hasCredentials, token] = await Promise.all([
-      exists(this.profilePaths(handle).token),
-      this.hasCredentials(handle),
-      this.readToken(handle),
-    ]);
-    return { handle, registered, has_credentials: hasCredentials, authenticated: token.kind === 'token' };
+    const [hasCredentials, token] = await Promise.all([this.hasCredentials(handle), this.readToken(handle)]);
+    return { handle, registered: token.kind !== 'missing', has_credentials: hasCredentials, authenticated: token.kind === 'token' };
   }
 
   hasCredentials(handle: Handle): Promise<boolean> {

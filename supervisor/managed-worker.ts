@@ -131,16 +131,8 @@ export class ManagedWorker {
     return this.#state;
   }
 
-  get port(): number {
-    return this.#port;
-  }
-
   get pid(): number | null {
     return this.#proc?.running ? this.#proc.pid : null;
-  }
-
-  get heldRequests(): number {
-    return this.#waiters.size;
   }
 
   /** Starts the worker unless it is already starting or running. Clears `errored`. */

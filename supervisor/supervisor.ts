@@ -8,7 +8,7 @@ import type { ProfileStore } from '../shared/profile-store.ts';
 import { INHERITED_SETTINGS_VAR, settingsForWorkers, type Settings } from '../shared/settings.ts';
 import { ConfigWatcher, type ConfigChange } from './config-watcher.ts';
 import { readDesiredState, type DesiredState } from './desired-state.ts';
-import { ManagedWorker, type WorkerEvent, type WorkerState, type WorkerStatus } from './managed-worker.ts';
+import { ManagedWorker, type WorkerEvent, type WorkerStatus } from './managed-worker.ts';
 import type { PortRegistry } from './port-registry.ts';
 import { removeWorkerSocketDir, workerSocketPath } from './worker-socket.ts';
 import { StartGate } from './start-gate.ts';
@@ -21,7 +21,6 @@ export interface SupervisorOptions {
   logDestination: DestinationStream;
   /** `BLAZE_PROFILE` given to the supervisor itself pins the current profile (the guide's first priority). */
   pinned: Handle | null;
-  onWorkerStateChange?(worker: ManagedWorker, previous: WorkerState): void;
   onWorkerEvent?(worker: ManagedWorker, event: WorkerEvent): void;
 }
 
@@ -153,17 +152,13 @@ export class Supervisor {
         // Compiled code of the worker's modules is cached on disk: every later start skips that work.
         NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
         TAT_CONFIG_DIR: settings.configDir,
-        PUBLIC_URL: settings.PUBLIC_URL,
         [INHERITED_SETTINGS_VAR]: settingsForWorkers(settings),
         ...(handle ? { TAT_ROUTE_PREFIX: `/p/${handle}` } : {}),
         ...optional('TAT_WORKER_SOCKET', workerSocketPath(settings.configDir, handle)),
       },
       startGate: this.#startGate,
       onMessage: (worker, message) => this.#onWorkerMessage(worker, message),
-      onStateChange: (worker, previous) => {
-        this.#o.log.debug({ handle: worker.handle, from: previous, to: worker.state }, 'worker state');
-        this.#o.onWorkerStateChange?.(worker, previous);
-      },
+      onStateChange: (worker, previous) => this.#o.log.debug({ handle: worker.handle, from: previous, to: worker.state }, 'worker state'),
       onEvent: (worker, event) => this.#o.onWorkerEvent?.(worker, event),
     });
   }

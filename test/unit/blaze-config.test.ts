@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlazeConfigPatchSchema, isSecretField, normaliseBlazeConfig, publicBlazeConfig } from '../../shared/blaze-config.ts';
+import { BlazeConfigPatchSchema, normaliseBlazeConfig, publicBlazeConfig } from '../../shared/blaze-config.ts';
 
 const flat = {
   mis_username: 'nick@theartisttree.com',
@@ -62,12 +62,6 @@ test('publicBlazeConfig reports unset and empty passwords as not set', () => {
   const pub = publicBlazeConfig({ mis_password: '', blaze_password: '' });
   assert.equal(pub.mis_password_set, false);
   assert.equal(pub.blaze_password_set, false);
-});
-
-test('isSecretField names the two passwords', () => {
-  assert.equal(isSecretField('mis_password'), true);
-  assert.equal(isSecretField('blaze_password'), true);
-  assert.equal(isSecretField('mis_username'), false);
 });
 
 test('the patch schema accepts the guide\'s body, a full flat config and empty URLs', () => {
