@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../shared/paths.ts';
 import { TEST_CLIENT_SECRET } from './config-dir.ts';
 import { waitFor } from './processes.ts';
-import { isWorkerProcess, socketCount } from './supervisor.ts';
+import { isWorkerProcess, socketCount, socketInodes } from './supervisor.ts';
 import { parseMetrics } from './ops.ts';
 
 export { socketCount };
@@ -339,15 +339,7 @@ export interface Listening {
 
 /** The TCP sockets `pid` listens on, with their bound address (from /proc/net/tcp{,6} and /proc/<pid>/fd). */
 export function listeningSockets(pid: number): Listening[] {
-  const inodes = new Set<string>();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
+  const inodes = socketInodes(pid);
   const out: Listening[] = [];
   for (const [file, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
     let text = '';
@@ -368,15 +360,7 @@ export function listeningSockets(pid: number): Listening[] {
 
 /** The Unix socket paths `pid` listens on (from /proc/net/unix: flag __SO_ACCEPTCON). */
 export function listeningUnixSockets(pid: number): string[] {
-  const inodes = new Set<string>();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
+  const inodes = socketInodes(pid);
   const out: string[] = [];
   for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);

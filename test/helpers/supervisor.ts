@@ -295,17 +295,23 @@ function killWorkerPid(pid: number): void {
   }
 }
 
-/** Open sockets of a process (`/proc/<pid>/fd` entries that link to `socket:[…]`). */
-export function socketCount(pid: number): number {
-  let count = 0;
+/** The inodes of the sockets a process holds open (`/proc/<pid>/fd` entries that link to `socket:[…]`). */
+export function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     try {
-      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) count += 1;
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
     } catch {
       // closed meanwhile
     }
   }
-  return count;
+  return inodes;
+}
+
+/** How many sockets a process holds open. */
+export function socketCount(pid: number): number {
+  return socketInodes(pid).size;
 }
 
 /** True when nothing listens on the port: we can bind it ourselves. */

@@ -131,8 +131,10 @@ test('corrupt ports.json, last_profile.json, token, blaze config and session fil
     'google_creds/credentials_d.json': '{"installed": {"client_id": "d", "client_secret": ',
     'last_profile.json': '\u0000\u0000\u0000\u0000',
   };
+  const dBefore = (await sup.worker('d'))!;
   for (const [file, text] of Object.entries(later)) await fs.writeFile(config.file(file), text);
-  await new Promise((r) => setTimeout(r, 1500)); // the watcher reacts within 2 s
+  // the watcher sees d's credentials file change and recycles d: wait for that new process
+  await sup.waitForState('d', 'ready', 15_000, (w) => w.pid !== dBefore.pid);
   for (const h of ['a', 'b', 'c', 'd']) {
     await sup.waitForState(h, 'ready', 15_000);
     assert.equal((await api.get(`/p/${h}/healthz`)).status, 200, h);

@@ -84,13 +84,15 @@ test('concurrent switches from every direction: last_profile.json, the superviso
       assert.equal(r.body.success, true);
     }
     // quiet: every recycle the switches asked for is done
-    await waitFor('every worker to be ready', async () => (await sup.workers()).every((w) => w.state === 'ready'), 30_000);
-    await sleep(300); // past the watcher's debounce
-    await waitFor('every worker to be ready', async () => (await sup.workers()).every((w) => w.state === 'ready'), 30_000);
     const file = (await fs.readFile(sup.config.file('last_profile.json'), 'utf8')).trim();
     const final = JSON.parse(file).last_profile as string;
     assert.ok(handles.includes(final), file);
-    assert.equal(await sup.current(), final, `round ${round}: the supervisor's current profile disagrees with last_profile.json`);
+    // the last write's watcher event may still be on its way: wait for the supervisor to settle on it
+    await waitFor(
+      `round ${round}: every worker ready and the supervisor's current profile = ${final} (last_profile.json)`,
+      async () => (await sup.workers()).every((w) => w.state === 'ready') && (await sup.current()) === final,
+      30_000,
+    );
     const list = await sup.workers();
     assert.deepEqual(list.filter((w) => w.is_current).map((w) => w.handle), [final]);
     for (let i = 0; i < 5; i++) {
