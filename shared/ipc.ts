@@ -3,8 +3,9 @@ import type { Handle } from './handle.ts';
 /** Messages a worker sends its supervisor over the IPC channel. */
 export type WorkerMessage =
   /** `socket`: a Unix socket the supervisor may proxy to instead of the TCP port. */
-  | { type: 'ready'; port: number; handle: Handle | null; socket?: string | null }
-  /** The worker wrote last_profile.json for a switch: the supervisor recycles worker(handle) and points /api at it. */
+  | { type: 'ready'; port: number; socket?: string | null }
+  /** The worker wrote last_profile.json for a switch: the supervisor recycles worker(handle), which then
+   *  serves /api (docs/architecture.md, "The path of one switch"). */
   | { type: 'switch'; handle: Handle }
   /** The worker cannot run; the supervisor shows `code` instead of a bare exit status. */
   | { type: 'fatal'; code: 'port_conflict' | 'startup_failed'; message: string; port?: number }

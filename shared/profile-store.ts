@@ -6,6 +6,7 @@ import { ensureDir, readJsonFile, writeJsonFileAtomic, type JsonRead } from './j
 import { parseTokenFile, toOriginalShape, type OAuthToken, type TokenFile } from './token.ts';
 import { normaliseBlazeConfig, type BlazeConfig } from './blaze-config.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { chooseCurrent, type CurrentProfile } from './current-profile.ts';
 
 export interface ProfileSummary {
   handle: Handle;
@@ -14,11 +15,10 @@ export interface ProfileSummary {
   authenticated: boolean;
 }
 
-export type SelectionSource = 'BLAZE_PROFILE' | 'last_profile' | 'first_valid' | 'none';
-
 export type StoredToken = TokenFile | { kind: 'missing' } | { kind: 'corrupt'; reason: string };
 
-/** Everything a profile is, on disk (DESIGN.md §4–§5). One instance per process; both processes use it. */
+/** Everything a profile is, on disk (docs/architecture.md, "Files under the config dir"). One instance per
+ *  process; both processes use it. */
 export class ProfileStore {
   readonly paths: ConfigPaths;
   readonly #log: Logger;
@@ -78,6 +78,14 @@ export class ProfileStore {
     const p = this.profilePaths(handle);
     const [token, credentials] = await Promise.all([exists(p.token), exists(p.credentials)]);
     return token && credentials;
+  }
+
+  /** Fingerprints of the profile's credentials and token files (inode, size, modification time): how the
+   *  supervisor sees that a file changed — replaced, edited or touched — even when no watcher event told it. */
+  async fingerprints(handle: Handle): Promise<{ credentials: string; token: string }> {
+    const p = this.profilePaths(handle);
+    const [credentials, token] = await Promise.all([fingerprint(p.credentials), fingerprint(p.token)]);
+    return { credentials, token };
   }
 
   async readToken(handle: Handle): Promise<StoredToken> {
@@ -165,25 +173,26 @@ export class ProfileStore {
     return this.#locks.run(file, () => writeJsonFileAtomic(file, { last_profile: handle }));
   }
 
-  /** The guide's auto-selection: BLAZE_PROFILE → last_profile.json → first valid → none (first-run mode). */
-  async selectCurrent(envProfile: string | undefined): Promise<{ handle: Handle | null; source: SelectionSource }> {
+  /** The guide's auto-selection for a worker run alone (`chooseCurrent`), remembering a first-valid choice in
+   *  last_profile.json. An unusable BLAZE_PROFILE is logged, then the next rule applies. */
+  async selectCurrent(envProfile: string | undefined): Promise<CurrentProfile> {
+    const [valid, last] = await Promise.all([this.validHandles(), this.readLastProfile()]);
+    let pinned: Handle | null = null;
     if (envProfile !== undefined && envProfile.trim() !== '') {
-      const handle = parseHandle(envProfile);
-      if (handle && (await this.isValid(handle))) return { handle, source: 'BLAZE_PROFILE' };
-      this.#log.warn(
-        { BLAZE_PROFILE: envProfile },
-        handle ? 'BLAZE_PROFILE names a profile that is not valid (token or credentials file missing); ignored' : 'BLAZE_PROFILE is not a valid handle; ignored',
-      );
+      pinned = parseHandle(envProfile);
+      if (!pinned || !valid.includes(pinned)) {
+        this.#log.warn(
+          { BLAZE_PROFILE: envProfile },
+          pinned ? 'BLAZE_PROFILE names a profile that is not valid (token or credentials file missing); ignored' : 'BLAZE_PROFILE is not a valid handle; ignored',
+        );
+      }
     }
-    const last = await this.readLastProfile();
-    if (last && (await this.isValid(last))) return { handle: last, source: 'last_profile' };
-    const [first] = await this.validHandles();
-    if (!first) return { handle: null, source: 'none' };
-    // Remember the choice (DESIGN.md §4), but never over a corrupt file a person should look at first.
-    if ((await readJsonFile(this.paths.lastProfile)).status === 'missing') {
-      await this.writeLastProfile(first).catch((error) => this.#log.warn({ err: error }, 'could not write last_profile.json'));
+    const chosen = chooseCurrent(valid, { pinned, last });
+    // Remember the choice, but never over a corrupt file a person should look at first.
+    if (chosen.source === 'first_valid' && (await readJsonFile(this.paths.lastProfile)).status === 'missing') {
+      await this.writeLastProfile(chosen.handle!).catch((error) => this.#log.warn({ err: error }, 'could not write last_profile.json'));
     }
-    return { handle: first, source: 'first_valid' };
+    return chosen;
   }
 
   async #readLogged(file: string): Promise<JsonRead> {
@@ -216,6 +225,15 @@ export class CorruptFileError extends Error {
   constructor(file: string, reason: string) {
     super(`${file} is ${reason}; fix or remove it first (it was left untouched)`);
     this.file = file;
+  }
+}
+
+async function fingerprint(file: string): Promise<string> {
+  try {
+    const stat = await fs.stat(file, { bigint: true });
+    return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+  } catch (error) {
+    return `unreadable:${(error as NodeJS.ErrnoException).code ?? 'error'}`;
   }
 }
 

@@ -10,8 +10,11 @@ import { isSupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
 import { createWorkerApp } from './app.ts';
 import { SessionManager } from './session/session-manager.ts';
 import { LazyProfile } from './deps.ts';
+import { HANDLE_RULES, parseHandle } from '../shared/handle.ts';
+import { profilePrefix } from '../shared/profile-url.ts';
+import type { CurrentProfile } from '../shared/current-profile.ts';
 
-// One profile's TAT-MIS instance (DESIGN.md §6). Runs under the supervisor (IPC channel present) or alone:
+// One profile's TAT-MIS instance. Runs under the supervisor (IPC channel present) or alone:
 //   BLAZE_PROFILE=nick.tat PORT=5001 npm run worker
 const HOST = '127.0.0.1';
 const supervised = typeof process.send === 'function';
@@ -27,12 +30,11 @@ const bootLog = createLogger({ level: settings.LOG_LEVEL });
 for (const warning of warnings) bootLog.warn(warning);
 
 const store = new ProfileStore(configDir, bootLog);
-const selection =
-  process.env.TAT_SETUP_WORKER === '1' ? { handle: null, source: 'none' as const } : await store.selectCurrent(process.env.BLAZE_PROFILE);
+const selection = await selectProfile();
 const log = bootLog.child({ profile: selection.handle });
 const session = await SessionManager.open(selection.handle, settings, log);
 // Google sends the person back here: through the supervisor's public URL when supervised, else directly.
-const publicBase = supervised ? `${settings.PUBLIC_URL}${process.env.TAT_ROUTE_PREFIX ?? ''}` : `http://localhost:${settings.PORT}`;
+const publicBase = supervised && selection.handle ? `${settings.PUBLIC_URL}${profilePrefix(selection.handle)}` : `http://localhost:${settings.PORT}`;
 const profile = selection.handle
   ? new LazyProfile(async () => {
       const { createProfileServices } = await import('./profile-services.ts');
@@ -61,7 +63,7 @@ async function stop(reason: string, graceMs = settings.STOP_TIMEOUT_MS): Promise
   log.info({ reason }, 'stopping: finishing in-flight requests');
   const [inTime] = await Promise.all([closeGracefully(server, graceMs), socketServer ? closeGracefully(socketServer, graceMs) : true]);
   if (!inTime) log.warn({ timeout_ms: settings.STOP_TIMEOUT_MS }, 'in-flight requests cut at the stop timeout');
-  await profile?.loaded?.browser.close().catch((error) => log.warn({ error: (error as Error).message }, 'Chrome did not close cleanly'));
+  await profile?.loaded?.browser.close().catch((error) => log.warn({ err: error }, 'Chrome did not close cleanly'));
   await session.close().catch(() => {});
   log.info('stopped');
   log.flush();
@@ -99,7 +101,25 @@ log.info(
   { port, socket, source: selection.source, first_run: selection.handle === null, config_dir: configDir },
   selection.handle ? `worker for "${selection.handle}" listening on http://${HOST}:${port}` : `setup worker (first-run mode) listening on http://${HOST}:${port}`,
 );
-notify({ type: 'ready', port, handle: selection.handle, socket });
+notify({ type: 'ready', port, socket });
+
+/** The profile this process serves. Under the supervisor exactly the one it was started for (a setup worker
+ *  serves none): a BLAZE_PROFILE that is not a valid profile stops the start. Alone, the guide's
+ *  auto-selection. */
+async function selectProfile(): Promise<CurrentProfile> {
+  if (!supervised) return store.selectCurrent(process.env.BLAZE_PROFILE);
+  if (process.env.TAT_SETUP_WORKER === '1') return { handle: null, source: 'none' };
+  const raw = process.env.BLAZE_PROFILE ?? '';
+  const handle = parseHandle(raw);
+  if (handle && (await store.isValid(handle))) return { handle, source: 'BLAZE_PROFILE' };
+  const message = handle
+    ? `BLAZE_PROFILE "${handle}" is not a valid profile here: ${store.relative(store.profilePaths(handle).token)} or ${store.relative(store.profilePaths(handle).credentials)} is missing`
+    : `BLAZE_PROFILE ${JSON.stringify(raw)} is not a valid handle (${HANDLE_RULES})`;
+  bootLog.fatal({ BLAZE_PROFILE: raw }, message);
+  notify({ type: 'fatal', code: 'startup_failed', message });
+  bootLog.flush();
+  process.exit(78);
+}
 
 /** Listens on the supervisor's socket path (a stale file from a killed worker is removed first); on any
  *  failure the supervisor simply keeps using the TCP port. */

@@ -4,10 +4,11 @@ import { ApiError } from '../../shared/api-error.ts';
 import { readJson, requireHandle } from '../../shared/json-body.ts';
 import type { Handle } from '../../shared/handle.ts';
 import type { WorkerDeps } from '../deps.ts';
+import { profilePrefix } from '../../shared/profile-url.ts';
 
 const HandleBody = z.object({ handle: z.unknown().optional() });
 
-/** The guide's profile API (DESIGN.md §6). Any worker may register, switch or delete any profile: they all
+/** The guide's profile API (README, "API"). Any worker may register, switch or delete any profile: they all
  *  act on the same config dir, and the supervisor follows the files. */
 export function profileRoutes(deps: WorkerDeps): Router {
   const { store } = deps;
@@ -71,7 +72,7 @@ export function profileRoutes(deps: WorkerDeps): Router {
     ctx.body = {
       success: true,
       handle,
-      url: `/p/${handle}/`,
+      url: `${profilePrefix(handle)}/`,
       message: `profile "${handle}" registered; next: connect Google with POST /api/auth/google`,
     };
   });
