@@ -12,7 +12,7 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 
 export type AccessDecision = { allowed: true } | { allowed: false; status: 401 | 403; reason: string };
 
-/** Who may use a supervisor write endpoint (DESIGN.md §7): the bearer token when one is configured,
+/** Who may use a supervisor write endpoint (README, "Configuration", `SUPERVISOR_TOKEN`): the bearer token when one is configured,
  *  otherwise loopback clients only. */
 export function checkWriteAccess(request: { remoteAddress: string | undefined; authorization: string | undefined }, token: string | undefined): AccessDecision {
   if (token) {

@@ -7,7 +7,8 @@ import type { Handle } from '../shared/handle.ts';
 import type { Supervisor } from './supervisor.ts';
 import { requireWriteAccess } from './access.ts';
 
-/** `/supervisor/api/…` and `/healthz` (DESIGN.md §7). */
+/** `/supervisor/api/…` and `/healthz` (README, "API"). Actions on workers are requests that the reconcile
+ *  loop carries out (docs/architecture.md, "The reconcile loop"). */
 export function supervisorApi(supervisor: Supervisor, options: { token: string | undefined; startedAt: number }): Router {
   const router = new Router();
   const write = requireWriteAccess(options.token);

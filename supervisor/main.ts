@@ -1,19 +1,24 @@
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { resolveConfigDir } from '../shared/paths.ts';
-import { loadSettingsOrExit } from '../shared/settings.ts';
 import { createLogger } from '../shared/logger.ts';
 import { ProfileStore } from '../shared/profile-store.ts';
 import { parseHandle } from '../shared/handle.ts';
 import { ensureDir } from '../shared/json-file.ts';
 import { closeGracefully, listen } from '../shared/http-server.ts';
+import { INHERITED_SETTINGS_VAR, loadSettingsOrExit, settingsForWorkers } from '../shared/settings.ts';
 import { PortRegistry } from './port-registry.ts';
 import { Supervisor } from './supervisor.ts';
+import { Discovery } from './discovery.ts';
+import { processSpawner } from './worker-process.ts';
+import { removeWorkerSocketDir } from './worker-socket.ts';
 import { WorkerProxy } from './proxy.ts';
 import { createSupervisorApp } from './app.ts';
 import { createSupervisorServer } from './server.ts';
 import { SupervisorMetrics } from './metrics.ts';
 
-// `npm start`: one worker per profile behind one URL (DESIGN.md §7).
+// `npm start`: one worker per profile behind one URL. How the pieces fit: docs/architecture.md.
 const startedAt = performance.now();
 const configDir = resolveConfigDir();
 const { settings, warnings } = await loadSettingsOrExit(configDir, 'tat-mis supervisor');
@@ -34,11 +39,28 @@ const pinnedRaw = process.env.BLAZE_PROFILE;
 const pinned = pinnedRaw ? parseHandle(pinnedRaw) : null;
 if (pinnedRaw) log.warn({ BLAZE_PROFILE: pinnedRaw }, 'BLAZE_PROFILE pins /api to this profile; switches will not move /api while it is set');
 
-const supervisor = new Supervisor({ settings, store, ports, log, logDestination: destination, pinned, onWorkerEvent: (w, e) => metrics.onWorkerEvent(w, e) });
+const spawn = processSpawner({
+  configDir,
+  env: {
+    // Compiled code of the worker's modules is cached on disk: every later start skips that work.
+    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
+    TAT_CONFIG_DIR: configDir,
+    [INHERITED_SETTINGS_VAR]: settingsForWorkers(settings),
+  },
+});
+const supervisor = new Supervisor({ settings, store, ports, spawn, log, logDestination: destination, pinned, onWorkerEvent: (name, e) => metrics.onWorkerEvent(name, e) });
 const metrics = new SupervisorMetrics(() => supervisor.list());
 const proxy = new WorkerProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS, upstreamTimeoutMs: settings.PROXY_TIMEOUT_MS, observer: metrics.proxyObserver });
 const app = createSupervisorApp(supervisor, { log, token: settings.SUPERVISOR_TOKEN, startedAt, metrics: metrics.registry });
 const server = createSupervisorServer(supervisor, proxy, app);
+
+let discovery: Discovery | null = null;
+/** Stops watching, then stops accepting and every worker in parallel. */
+async function stopEverything(): Promise<void> {
+  await discovery?.close();
+  await Promise.all([closeGracefully(server, settings.STOP_TIMEOUT_MS), supervisor.shutdown()]);
+  removeWorkerSocketDir(configDir);
+}
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
@@ -50,7 +72,7 @@ async function stop(signal: string): Promise<void> {
     log.error('workers did not stop in time; exiting anyway');
     process.exit(1);
   }, settings.STOP_TIMEOUT_MS + 1500).unref();
-  await Promise.all([closeGracefully(server, settings.STOP_TIMEOUT_MS), supervisor.shutdown()]);
+  await stopEverything();
   log.info('stopped');
   process.exit(0);
 }
@@ -58,13 +80,15 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
 
 // Workers are known before the first request arrives, so none is answered "no such profile" at start.
-await supervisor.start();
+discovery = new Discovery(store.paths, () => void supervisor.reconcile());
+await discovery.ready();
+await supervisor.reconcile();
 try {
   await listen(server, settings.PORT, settings.HOST);
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
   log.fatal({ code, port: settings.PORT, host: settings.HOST }, code === 'EADDRINUSE' ? `port ${settings.PORT} is already in use; stop the other program or set PORT` : 'cannot listen');
-  await supervisor.shutdown();
+  await stopEverything();
   process.exit(1);
 }
 log.info(

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ManagedWorker, WorkerEvent, WorkerState } from './managed-worker.ts';
+import type { WorkerEvent, WorkerState } from './worker-lifecycle.ts';
 import type { ProxyObserver } from './proxy.ts';
 
 const STATES: WorkerState[] = ['starting', 'ready', 'draining', 'stopped', 'backoff', 'errored'];
@@ -14,7 +14,7 @@ export class SupervisorMetrics {
   readonly #latency: Histogram<'handle'>;
   readonly #held: Gauge;
 
-  constructor(workers: () => { handle: string | null; state: WorkerState }[]) {
+  constructor(workers: () => { name: string; state: WorkerState }[]) {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     new Gauge({
@@ -25,7 +25,7 @@ export class SupervisorMetrics {
       collect() {
         this.reset();
         for (const w of workers()) {
-          for (const state of STATES) this.set({ handle: w.handle ?? 'setup', state }, w.state === state ? 1 : 0);
+          for (const state of STATES) this.set({ handle: w.name, state }, w.state === state ? 1 : 0);
         }
       },
     });
@@ -72,8 +72,8 @@ export class SupervisorMetrics {
     onHeld: (delta) => this.#held.inc(delta),
   };
 
-  onWorkerEvent(worker: ManagedWorker, event: WorkerEvent): void {
-    const handle = worker.handle ?? 'setup';
+  /** `name`: the profile's handle, or the setup worker's name. */
+  onWorkerEvent(handle: string, event: WorkerEvent): void {
     if (event.kind === 'ready') this.#spawn.observe({ handle }, event.spawnSeconds);
     else if (event.kind === 'recycled') this.#recycle.observe({ handle }, event.seconds);
     else this.#restarts.inc({ handle });

@@ -41,10 +41,6 @@ export class PortRegistry {
     return registry;
   }
 
-  get(handle: Handle): number | undefined {
-    return this.#ports.get(handle);
-  }
-
   /** The handles' ports, assigning the lowest free ones from the base to those without one, and saving
    *  ports.json once for all of them (a cold start of many profiles writes it once, not once each). */
   portsFor(handles: Handle[]): Promise<Map<Handle, number>> {

@@ -1,9 +1,10 @@
-import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
+import type { Agent, IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
+import { http } from '../shared/cjs-imports.ts';
 import { sendError } from '../shared/api-error.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { Lease, ManagedWorker } from './managed-worker.ts';
+import type { Admission, Lease, UpstreamTarget } from './admission.ts';
 
 export interface ProxyObserver {
   /** Called once per proxied request with the status sent to the client (or the error status). */
@@ -31,11 +32,14 @@ const MAX_REPLAYS = 2;
  *  write failed (EPIPE) and the 413 became a 502. The supervisor keeps its worker connections alive. */
 const UPSTREAM_HEADERS = { connection: 'keep-alive' };
 
-/** Forwards a request to a worker (http-proxy-3 over a keep-alive agent per worker), holding it while the
- *  worker is not ready and mapping every upstream failure to a JSON answer. A proxy error never throws.
- *  A request for a ready worker goes out synchronously, with no promise in between (the hot path). */
+/** Forwards a request to a worker (http-proxy-3 over a keep-alive agent per worker process), asking the
+ *  worker's admission for a lease — held while the worker is not ready — and mapping every upstream failure
+ *  to a JSON answer. A proxy error never throws. A request for a ready worker goes out synchronously, with
+ *  no promise in between (the hot path; docs/architecture.md, "The path of one proxied request"). */
 export class WorkerProxy {
   readonly #proxy = createProxyServer({ xfwd: true });
+  /** One keep-alive agent per worker process: a new process gets a new agent, the old one's sockets go. */
+  readonly #agents = new Map<string, { target: UpstreamTarget; agent: Agent }>();
   readonly #inFlight = new WeakMap<IncomingMessage, InFlight>();
   /** Bodies read ahead (see `MAX_REPLAY_BODY`), to be sent again on a replay. */
   readonly #bodies = new WeakMap<IncomingMessage, Buffer>();
@@ -62,12 +66,11 @@ export class WorkerProxy {
   }
 
   /** `path` is what the worker sees (prefix stripped); `prefix` becomes `X-Forwarded-Prefix`. */
-  forward(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, path: string, prefix: string): void {
+  forward(req: IncomingMessage, res: ServerResponse, worker: Admission, path: string, prefix: string): void {
     const onResult = this.#observer.onResult;
     if (onResult) {
       const started = performance.now();
-      const label = worker.handle ?? 'setup';
-      res.once('close', () => onResult(label, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000));
+      res.once('close', () => onResult(worker.name, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000));
     }
     req.url = path;
     if (prefix) req.headers['x-forwarded-prefix'] = prefix;
@@ -83,13 +86,13 @@ export class WorkerProxy {
     this.#start(req, res, worker);
   }
 
-  #start(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker): void {
+  #start(req: IncomingMessage, res: ServerResponse, worker: Admission): void {
     const lease = worker.tryLease();
     if (lease) this.#dispatch(req, res, worker, lease, 0);
     else void this.#hold(req, res, worker, 0);
   }
 
-  #dispatch(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, lease: Lease, attempt: number): void {
+  #dispatch(req: IncomingMessage, res: ServerResponse, worker: Admission, lease: Lease, attempt: number): void {
     const state: InFlight = { proxyReq: null, timer: undefined, timedOut: false };
     this.#inFlight.set(req, state);
     res.once('close', () => {
@@ -105,7 +108,7 @@ export class WorkerProxy {
     // A replay goes out on a connection of its own, never a pooled one: when a worker is killed, every pooled
     // socket to it is dead until the supervisor has seen each one close, so a replay on the pool could hit
     // another dead socket (EPIPE) and turn a read the worker never saw into a 502.
-    const agent = attempt > 0 ? false : lease.agent;
+    const agent = attempt > 0 ? false : this.#agentFor(worker.name, lease.target);
     const body = this.#bodies.get(req);
     const buffer = body ? Readable.from([body]) : undefined;
     this.#proxy.web(req, res, { target: lease.target, agent, xfwd: true, headers: UPSTREAM_HEADERS, ...(buffer ? { buffer } : {}) }, (error: Error) => {
@@ -128,13 +131,13 @@ export class WorkerProxy {
         return;
       }
       this.#log.warn({ handle: worker.handle, code, method: req.method }, 'worker connection failed');
-      sendError(res, 502, 'bad_gateway', `the worker for ${describe(worker)} closed the connection (${code || error.message})`, { handle: worker.handle });
+      sendError(res, 502, 'bad_gateway', `the worker for ${worker.label} closed the connection (${code || error.message})`, { handle: worker.handle });
     });
   }
 
   /** Holds the request until the worker is ready (then dispatches it), or answers 503 when it will not be,
    *  or drops it when the client goes away meanwhile. */
-  async #hold(req: IncomingMessage, res: ServerResponse, worker: ManagedWorker, attempt: number, refusedBy?: number): Promise<void> {
+  async #hold(req: IncomingMessage, res: ServerResponse, worker: Admission, attempt: number, refusedBy?: number): Promise<void> {
     const abort = new AbortController();
     const onClose = () => abort.abort();
     res.once('close', onClose);
@@ -152,9 +155,20 @@ export class WorkerProxy {
     }
   }
 
-  #gatewayTimeout(res: ServerResponse, worker: ManagedWorker): void {
+  #gatewayTimeout(res: ServerResponse, worker: Admission): void {
     this.#log.warn({ handle: worker.handle, timeout_ms: this.#upstreamTimeoutMs }, 'worker did not answer in time');
-    sendError(res, 504, 'gateway_timeout', `the worker for ${describe(worker)} did not answer within ${this.#upstreamTimeoutMs} ms`, { handle: worker.handle });
+    sendError(res, 504, 'gateway_timeout', `the worker for ${worker.label} did not answer within ${this.#upstreamTimeoutMs} ms`, { handle: worker.handle });
+  }
+
+  #agentFor(name: string, target: UpstreamTarget): Agent {
+    const entry = this.#agents.get(name);
+    if (entry?.target === target) return entry.agent;
+    entry?.agent.destroy();
+    // Keep-alive to each worker: the hot path reuses sockets instead of a handshake per request; no Nagle
+    // delay on the small writes of proxied requests.
+    const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000, noDelay: true });
+    this.#agents.set(name, { target, agent });
+    return agent;
   }
 }
 
@@ -183,8 +197,4 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
       if (!req.complete) resolve(null);
     });
   });
-}
-
-function describe(worker: ManagedWorker): string {
-  return worker.handle ? `"${worker.handle}"` : 'the setup worker';
 }

@@ -1,4 +1,4 @@
-/** When a crashed worker may start again (DESIGN.md §7): exponential backoff from 0.5 s doubling to 30 s,
+/** When a crashed worker may start again (docs/architecture.md, "The worker state machine"): exponential backoff from 0.5 s doubling to 30 s,
  *  reset after a minute up; `maxRestarts` exits within `windowMs` give up (state `errored`).
  *  Monotonic time only, so a wall-clock jump never shortens or stretches a backoff. */
 export interface RestartPolicyOptions {

@@ -1,4 +1,5 @@
 import { isCanonicalHandle, type Handle } from '../shared/handle.ts';
+import { PROFILE_ROUTES, profilePrefix } from '../shared/profile-url.ts';
 
 export type Route =
   | { kind: 'profile'; handle: Handle; path: string; prefix: string }
@@ -9,13 +10,14 @@ export type Route =
 
 /** Where a request goes, from its raw URL (no decoding: a handle must appear exactly as it is). */
 export function routeOf(url: string): Route {
-  if (url.startsWith('/p/')) {
-    const end = url.slice(3).search(/[/?]/);
-    const segment = end === -1 ? url.slice(3) : url.slice(3, 3 + end);
+  if (url.startsWith(PROFILE_ROUTES)) {
+    const start = PROFILE_ROUTES.length;
+    const end = url.slice(start).search(/[/?]/);
+    const segment = end === -1 ? url.slice(start) : url.slice(start, start + end);
     if (!isCanonicalHandle(segment)) return { kind: 'unknown-profile', segment };
-    const rest = end === -1 ? '' : url.slice(3 + end);
+    const rest = end === -1 ? '' : url.slice(start + end);
     if (!rest.startsWith('/')) return { kind: 'profile-root', handle: segment, query: rest };
-    return { kind: 'profile', handle: segment, path: rest, prefix: `/p/${segment}` };
+    return { kind: 'profile', handle: segment, path: rest, prefix: profilePrefix(segment) };
   }
   if (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')) return { kind: 'api', path: url };
   return { kind: 'app' };

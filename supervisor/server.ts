@@ -6,6 +6,7 @@ import { answerClientErrors } from '../shared/http-server.ts';
 import type { Supervisor } from './supervisor.ts';
 import type { WorkerProxy } from './proxy.ts';
 import { routeOf } from './routing.ts';
+import { profilePrefix } from '../shared/profile-url.ts';
 
 /** The supervisor's listener: proxied paths go straight to the proxy (no Koa middleware on the hot path);
  *  everything else is the Koa app (dashboard, supervisor API, health, metrics). */
@@ -28,7 +29,7 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
           profileNotFound(res, route.handle);
           return;
         }
-        res.writeHead(308, { location: `/p/${route.handle}/${route.query}`, 'content-length': 0 });
+        res.writeHead(308, { location: `${profilePrefix(route.handle)}/${route.query}`, 'content-length': 0 });
         res.end();
         return;
       case 'profile': {
@@ -37,7 +38,7 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
           profileNotFound(res, route.handle);
           return;
         }
-        proxy.forward(req, res, worker, route.path, route.prefix);
+        proxy.forward(req, res, worker.admission, route.path, route.prefix);
         return;
       }
       case 'api': {
@@ -46,7 +47,7 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
           sendError(res, 503, 'worker_unavailable', 'no worker serves /api yet; try again shortly', {}, { 'retry-after': '1' });
           return;
         }
-        proxy.forward(req, res, worker, route.path, '');
+        proxy.forward(req, res, worker.admission, route.path, '');
         return;
       }
     }

@@ -1,44 +1,44 @@
 import os from 'node:os';
-import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import type { Handle } from '../shared/handle.ts';
+import type { CurrentProfile } from '../shared/current-profile.ts';
 import type { WorkerMessage } from '../shared/ipc.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ProfileStore } from '../shared/profile-store.ts';
-import { INHERITED_SETTINGS_VAR, settingsForWorkers, type Settings } from '../shared/settings.ts';
-import { ConfigWatcher, type ConfigChange } from './config-watcher.ts';
-import { readDesiredState, type DesiredState } from './desired-state.ts';
-import { ManagedWorker, type WorkerEvent, type WorkerStatus } from './managed-worker.ts';
+import type { Settings } from '../shared/settings.ts';
+import { desiredState, readConfigSnapshot, type DesiredState } from './desired-state.ts';
+import { plan, type Action, type ActualWorker } from './reconcile.ts';
+import { WorkerLifecycle, type LifecycleOptions, type WorkerEvent, type WorkerStatus } from './worker-lifecycle.ts';
 import type { PortRegistry } from './port-registry.ts';
-import { removeWorkerSocketDir, workerSocketPath } from './worker-socket.ts';
+import type { Spawner } from './worker-process.ts';
+import { WorkerRequests } from './worker-requests.ts';
+import { handleOf, type WorkerSpec } from './worker-spec.ts';
 import { StartGate } from './start-gate.ts';
 
 export interface SupervisorOptions {
   settings: Settings;
   store: ProfileStore;
   ports: PortRegistry;
+  spawn: Spawner;
   log: Logger;
   logDestination: DestinationStream;
   /** `BLAZE_PROFILE` given to the supervisor itself pins the current profile (the guide's first priority). */
   pinned: Handle | null;
-  onWorkerEvent?(worker: ManagedWorker, event: WorkerEvent): void;
+  /** Backoff timing after a crash (tests shorten it). */
+  backoff?: LifecycleOptions['backoff'];
+  onWorkerEvent?(name: string, event: WorkerEvent): void;
 }
 
-const RESYNC_INTERVAL_MS = 10_000;
-
-/** The Hub: decides which workers should exist (from the files), compares with those that do, and acts on
- *  the difference — in one place, one pass at a time. Events only ask for a pass. */
+/** The hub (docs/architecture.md, "The reconcile loop"): reads the desired state from the files and the
+ *  requests made through the API, compares it with the workers that exist, and acts on the difference —
+ *  the only code that starts, stops and recycles workers, one pass at a time. Events only ask for a pass. */
 export class Supervisor {
   readonly #o: SupervisorOptions;
-  readonly #workers = new Map<Handle, ManagedWorker>();
-  #setup: ManagedWorker | null = null;
-  #desired: DesiredState = { handles: [], current: null };
-  /** Stopped on request (`POST …/stop`) although their files say they should run. */
-  readonly #disabled = new Set<Handle>();
+  readonly #workers = new Map<string, WorkerLifecycle>();
+  readonly #requests = new WorkerRequests();
+  #desired: DesiredState = { current: { handle: null, source: 'none' }, workers: [] };
   readonly #stopping = new Set<Promise<void>>();
   readonly #startGate = new StartGate(os.availableParallelism());
-  #watcher: ConfigWatcher | null = null;
-  #resync: NodeJS.Timeout | undefined;
   #pass: Promise<void> | null = null;
   #again = false;
   #shuttingDown = false;
@@ -47,40 +47,37 @@ export class Supervisor {
     this.#o = options;
   }
 
-  async start(): Promise<void> {
-    this.#watcher = new ConfigWatcher(this.#o.store.paths, (change) => this.#onConfigChange(change));
-    await this.#watcher.ready();
-    this.#resync = setInterval(() => void this.reconcile(), RESYNC_INTERVAL_MS);
-    this.#resync.unref();
-    await this.reconcile();
-  }
-
   get current(): Handle | null {
-    return this.#desired.current;
+    return this.#desired.current.handle;
   }
 
   get firstRun(): boolean {
-    return this.#desired.handles.length === 0;
+    return this.#desired.workers.some((w) => w.role === 'setup');
   }
 
-  worker(handle: Handle): ManagedWorker | undefined {
+  /** The worker of a profile. */
+  worker(handle: Handle): WorkerLifecycle | undefined {
     return this.#workers.get(handle);
   }
 
   /** Where the guide's unprefixed `/api/…` goes: the current profile's worker, or the setup worker. */
-  apiWorker(): ManagedWorker | undefined {
-    const current = this.#desired.current;
-    return current ? this.#workers.get(current) : (this.#setup ?? undefined);
+  apiWorker(): WorkerLifecycle | undefined {
+    const current = this.#desired.current.handle;
+    if (current) return this.#workers.get(current);
+    const setup = this.#desired.workers.find((w) => w.role === 'setup');
+    return setup && this.#workers.get(setup.name);
   }
 
   list(): (WorkerStatus & { is_current: boolean })[] {
-    const all = [...this.#workers.values()].map((w) => ({ ...w.status(), is_current: w.handle === this.#desired.current }));
-    if (this.#setup) all.push({ ...this.#setup.status(), is_current: this.#desired.current === null });
-    return all;
+    const current = this.#desired.current.handle;
+    return [...this.#workers.values()].map((w) => {
+      const status = w.status();
+      return { ...status, is_current: status.handle === current };
+    });
   }
 
   /** Asks for a reconciliation pass; concurrent asks share one extra pass. Resolves when the state asked
-   *  for has been acted on. */
+   *  for has been acted on (the actions are under way, not finished: see `settled`). */
   reconcile(): Promise<void> {
     if (this.#pass) {
       this.#again = true;
@@ -90,7 +87,7 @@ export class Supervisor {
       try {
         do {
           this.#again = false;
-          await this.#reconcileOnce();
+          await this.#passOnce();
         } while (this.#again);
       } catch (error) {
         this.#o.log.error({ err: error }, 'reconciliation failed; retrying at the next change or resync');
@@ -101,92 +98,29 @@ export class Supervisor {
     return this.#pass;
   }
 
-  async #reconcileOnce(): Promise<void> {
-    if (this.#shuttingDown) return;
-    const desired = await readDesiredState(this.#o.store, this.#o.settings.PROFILES, this.#o.pinned);
-    if (desired.current !== this.#desired.current) {
-      this.#o.log.info({ from: this.#desired.current, to: desired.current }, '/api now goes to this profile');
-    }
-    this.#desired = desired;
-
-    const wanted = desired.handles.filter((h) => !this.#disabled.has(h));
-    const ports = await this.#o.ports.portsFor(wanted.filter((h) => !this.#workers.has(h)));
-    if (this.#shuttingDown) return;
-    for (const handle of wanted) {
-      const existing = this.#workers.get(handle);
-      if (!existing) {
-        const worker = this.#newWorker(handle, ports.get(handle)!);
-        this.#workers.set(handle, worker);
-        void worker.start();
-      } else if (existing.state === 'stopped') {
-        void existing.start();
-      }
-    }
-    for (const [handle, worker] of this.#workers) {
-      if (desired.handles.includes(handle)) continue;
-      this.#workers.delete(handle);
-      this.#disabled.delete(handle);
-      this.#track(worker.stop('profile removed (token or credentials file gone)'));
-    }
-
-    const needSetup = desired.handles.length === 0;
-    if (needSetup && !this.#setup) {
-      this.#setup = this.#newWorker(null, 0);
-      void this.#setup.start();
-    } else if (!needSetup && this.#setup) {
-      const setup = this.#setup;
-      this.#setup = null;
-      this.#track(setup.stop('a profile exists: first-run mode is over'));
-    }
+  /** `POST …/:h/restart`, and the switch: the worker is recycled (started if it was stopped). Resolves once
+   *  its new process is ready or has failed. */
+  restart(handle: Handle, reason = 'restart requested'): Promise<void> {
+    this.#requests.restart(handle, reason);
+    return this.#reconcileAndSettle(handle);
   }
 
-  #newWorker(handle: Handle | null, port: number): ManagedWorker {
-    const { settings } = this.#o;
-    return new ManagedWorker({
-      handle,
-      port,
-      settings,
-      log: this.#o.log,
-      logDestination: this.#o.logDestination,
-      env: {
-        // Compiled code of the worker's modules is cached on disk: every later start skips that work.
-        NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
-        TAT_CONFIG_DIR: settings.configDir,
-        [INHERITED_SETTINGS_VAR]: settingsForWorkers(settings),
-        ...(handle ? { TAT_ROUTE_PREFIX: `/p/${handle}` } : {}),
-        ...optional('TAT_WORKER_SOCKET', workerSocketPath(settings.configDir, handle)),
-      },
-      startGate: this.#startGate,
-      onMessage: (worker, message) => this.#onWorkerMessage(worker, message),
-      onStateChange: (worker, previous) => this.#o.log.debug({ handle: worker.handle, from: previous, to: worker.state }, 'worker state'),
-      onEvent: (worker, event) => this.#o.onWorkerEvent?.(worker, event),
-    });
+  /** `POST …/:h/stop`: stopped until started, restarted or switched to; resolves once it is stopped. */
+  stopWorker(handle: Handle): Promise<void> {
+    this.#requests.disable(handle);
+    return this.#reconcileAndSettle(handle);
   }
 
-  #onWorkerMessage(worker: ManagedWorker, message: WorkerMessage): void {
-    if (message.type === 'switch') {
-      this.#o.log.info({ by: worker.handle, handle: message.handle }, 'switch requested by a worker');
-      void this.switchTo(message.handle);
-    }
+  /** `POST …/:h/start`; resolves once it is ready or has failed. */
+  startWorker(handle: Handle): Promise<void> {
+    this.#requests.enable(handle);
+    return this.#reconcileAndSettle(handle);
   }
 
-  #onConfigChange(change: ConfigChange): void {
-    for (const handle of change.handles) {
-      const worker = this.#workers.get(handle);
-      if (!worker) continue;
-      if (change.credentialsChanged.has(handle) && worker.state !== 'stopped') void worker.recycle('its credentials file changed');
-      else if (worker.state === 'errored') void worker.recycle('its files changed');
-    }
-    void this.reconcile();
-  }
-
-  /** Carries out "switch requires restart": re-reads the files (last_profile.json was just written), points
-   *  `/api` at the profile and recycles its worker, starting it if it was not running. */
-  async switchTo(handle: Handle): Promise<void> {
-    this.#disabled.delete(handle);
-    await this.reconcile();
-    const worker = this.#workers.get(handle);
-    if (worker) await worker.recycle('switched to this profile');
+  /** Carries out "switch requires restart" after last_profile.json was written: the pass reads the new
+   *  current profile and recycles its worker. */
+  switchTo(handle: Handle): Promise<void> {
+    return this.restart(handle, 'switched to this profile');
   }
 
   /** `POST /supervisor/api/current`: the same switch, for the dashboard. */
@@ -195,22 +129,7 @@ export class Supervisor {
     await this.switchTo(handle);
   }
 
-  async restart(handle: Handle): Promise<void> {
-    this.#disabled.delete(handle);
-    await this.#workers.get(handle)?.recycle('restart requested');
-  }
-
-  async stopWorker(handle: Handle): Promise<void> {
-    this.#disabled.add(handle);
-    await this.#workers.get(handle)?.stop('stop requested');
-  }
-
-  async startWorker(handle: Handle): Promise<void> {
-    this.#disabled.delete(handle);
-    await this.#workers.get(handle)?.start();
-  }
-
-  /** Removes the profile's token file (as the guide's delete does) and stops its worker. */
+  /** Removes the profile's token file (as the guide's delete does); the pass then stops its worker. */
   async deleteProfile(handle: Handle): Promise<boolean> {
     const removed = await this.#o.store.deleteToken(handle);
     await this.reconcile();
@@ -220,19 +139,90 @@ export class Supervisor {
   /** Stops every worker gracefully, in parallel. */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
-    clearInterval(this.#resync);
-    await this.#watcher?.close();
-    const all = [...this.#workers.values(), ...(this.#setup ? [this.#setup] : [])];
-    await Promise.all([...all.map((w) => w.stop('supervisor stopping')), ...this.#stopping]);
-    removeWorkerSocketDir(this.#o.settings.configDir);
+    await this.#pass;
+    await Promise.all([...[...this.#workers.values()].map((w) => w.stop('supervisor stopping')), ...this.#stopping]);
   }
 
-  #track(stop: Promise<void>): void {
-    this.#stopping.add(stop);
-    void stop.finally(() => this.#stopping.delete(stop));
+  async #reconcileAndSettle(handle: Handle): Promise<void> {
+    await this.reconcile();
+    await this.#workers.get(handle)?.settled();
   }
-}
 
-function optional(key: string, value: string | null): Record<string, string> {
-  return value ? { [key]: value } : {};
+  async #passOnce(): Promise<void> {
+    if (this.#shuttingDown) return;
+    const snapshot = await readConfigSnapshot(this.#o.store, this.#o.ports, this.#o.settings.PROFILES);
+    if (this.#shuttingDown) return;
+    const desired = desiredState(snapshot, this.#o.pinned, this.#requests);
+    this.#noteCurrent(desired.current);
+    this.#desired = desired;
+    const actual = new Map<string, ActualWorker>([...this.#workers].map(([name, w]) => [name, { spec: w.spec, goal: w.goal, state: w.state, retryDue: w.retryDue }]));
+    for (const action of plan(desired.workers, actual)) this.#apply(action);
+  }
+
+  #noteCurrent(next: CurrentProfile): void {
+    const previous = this.#desired.current.handle;
+    if (next.handle !== previous) this.#o.log.info({ from: previous, to: next.handle, source: next.source }, '/api now goes to this profile');
+  }
+
+  /** Starts what the action asks for; the pass does not wait for it (one profile's slow drain must not hold
+   *  up the others). */
+  #apply(action: Action): void {
+    if (action.kind === 'create') {
+      const worker = this.#newWorker(action.spec);
+      this.#workers.set(action.spec.name, worker);
+      if (action.spec.enabled) void worker.start(action.spec);
+      return;
+    }
+    const name = 'spec' in action ? action.spec.name : action.name;
+    const worker = this.#workers.get(name)!;
+    switch (action.kind) {
+      case 'remove': {
+        this.#workers.delete(name);
+        if (worker.spec.role === 'profile') this.#requests.forget(name);
+        const stop = worker.stop(action.reason);
+        this.#stopping.add(stop);
+        void stop.finally(() => this.#stopping.delete(stop));
+        return;
+      }
+      case 'start':
+        void worker.start(action.spec);
+        return;
+      case 'stop':
+        void worker.stop(action.reason);
+        return;
+      case 'recycle':
+        void worker.recycle(action.spec, action.reason);
+        return;
+      case 'retry':
+        void worker.retry();
+        return;
+      case 'accept':
+        worker.accept(action.spec);
+        return;
+    }
+  }
+
+  #newWorker(spec: WorkerSpec): WorkerLifecycle {
+    const { settings } = this.#o;
+    const worker: WorkerLifecycle = new WorkerLifecycle(spec, {
+      spawn: this.#o.spawn,
+      settings,
+      log: this.#o.log,
+      logDestination: this.#o.logDestination,
+      startGate: this.#startGate,
+      ...(this.#o.backoff ? { backoff: this.#o.backoff } : {}),
+      onMessage: (message) => this.#onWorkerMessage(spec, message),
+      onRetryDue: () => void this.reconcile(),
+      onStateChange: (from, to) => this.#o.log.debug({ handle: handleOf(spec), from, to }, 'worker state'),
+      onEvent: (event) => this.#o.onWorkerEvent?.(spec.name, event),
+    });
+    return worker;
+  }
+
+  #onWorkerMessage(from: WorkerSpec, message: WorkerMessage): void {
+    if (message.type === 'switch') {
+      this.#o.log.info({ by: handleOf(from), handle: message.handle }, 'switch requested by a worker');
+      void this.switchTo(message.handle);
+    }
+  }
 }

@@ -5,6 +5,8 @@ import { execa } from 'execa';
 import { PROJECT_ROOT } from '../shared/paths.ts';
 import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
 import { descendants, killAll } from './process-tree.ts';
+import { workerSocketPath } from './worker-socket.ts';
+import type { WorkerSpec } from './worker-spec.ts';
 
 export const WORKER_ENTRY = path.join(PROJECT_ROOT, 'worker', 'main.ts');
 
@@ -13,46 +15,83 @@ export interface Exit {
   signal: string | null;
 }
 
-export interface SpawnOptions {
-  env: Record<string, string>;
+export interface ProcessHooks {
   onMessage(message: WorkerMessage): void;
   /** One line of the worker's stdout or stderr. */
   onLine(line: string, stream: 'stdout' | 'stderr'): void;
 }
 
-/** One running worker process: start it, talk to it, stop it (JupyterHub's Spawner, for one process).
- *  Knows nothing of states or policies; `ManagedWorker` decides. */
-export class WorkerProcess {
+/** One running worker process, as the lifecycle sees it. */
+export interface RunningProcess {
+  readonly pid: number;
+  /** `performance.now()` at spawn. */
+  readonly startedAt: number;
+  readonly running: boolean;
+  /** Resolves when the process has exited (never rejects). */
+  readonly exited: Promise<Exit>;
+  /** Graceful stop; after `graceMs`, SIGKILL of it and everything it started. Resolves once it is gone. */
+  stop(graceMs: number): Promise<Exit>;
+  /** SIGKILL of it and everything it started, now. */
+  kill(): void;
+}
+
+/** Starts the process for a spec (JupyterHub's Spawner.start). Tests of the lifecycle pass a fake. */
+export type Spawner = (spec: WorkerSpec, hooks: ProcessHooks) => RunningProcess;
+
+/** The real spawner: `worker/main.ts` in a child process with an IPC channel. `env` is what every worker
+ *  gets (config dir, the inherited settings); each spec adds its profile, port and socket. */
+export function processSpawner(options: { env: Record<string, string>; configDir: string }): Spawner {
+  return (spec, hooks) => {
+    const socket = workerSocketPath(options.configDir, spec.name);
+    return WorkerProcess.spawn(
+      {
+        ...options.env,
+        PORT: String(spec.port),
+        ...(spec.role === 'profile' ? { BLAZE_PROFILE: spec.name } : { TAT_SETUP_WORKER: '1' }),
+        ...(socket ? { TAT_WORKER_SOCKET: socket } : {}),
+      },
+      hooks,
+    );
+  };
+}
+
+/** One worker process: start it, talk to it, stop it. Knows nothing of states or policies. It also owns
+ *  the worker's Chrome, which puppeteer runs in a process group of its own: killed with the worker whenever
+ *  the worker could not close it (a crash, a SIGKILL). */
+export class WorkerProcess implements RunningProcess {
   readonly pid: number;
   readonly startedAt = performance.now();
-  /** Resolves when the process has exited (never rejects). */
   readonly exited: Promise<Exit>;
   #child: ChildProcess;
   #exit: Exit | null = null;
+  #browserPid: number | null = null;
 
-  private constructor(subprocess: ChildProcess, options: SpawnOptions) {
+  private constructor(subprocess: ChildProcess, hooks: ProcessHooks) {
     this.#child = subprocess;
     this.pid = subprocess.pid ?? -1;
     this.exited = new Promise<Exit>((resolve) => {
       subprocess.once('exit', (code: number | null, signal: string | null) => {
         this.#exit = { code, signal };
+        this.#killBrowser();
         resolve(this.#exit);
       });
     });
     subprocess.on('message', (message: unknown) => {
-      if (isWorkerMessage(message)) options.onMessage(message);
+      if (!isWorkerMessage(message)) return;
+      if (message.type === 'browser') this.#browserPid = message.pid;
+      else hooks.onMessage(message);
     });
     subprocess.on('error', () => {}); // spawn errors surface as an exit
     for (const stream of ['stdout', 'stderr'] as const) {
       const source = subprocess[stream];
-      if (source) readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', (line) => options.onLine(line, stream));
+      if (source) readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', (line) => hooks.onLine(line, stream));
     }
   }
 
-  static spawn(options: SpawnOptions): WorkerProcess {
+  static spawn(env: Record<string, string>, hooks: ProcessHooks): WorkerProcess {
     const subprocess = execa(process.execPath, [WORKER_ENTRY], {
       cwd: PROJECT_ROOT,
-      env: options.env,
+      env,
       extendEnv: true,
       ipc: true,
       serialization: 'json',
@@ -66,7 +105,7 @@ export class WorkerProcess {
       forceKillAfterDelay: false,
     });
     void subprocess.catch(() => {}); // the exit is handled from the `exit` event
-    return new WorkerProcess(subprocess.nodeChildProcess ?? (subprocess as unknown as ChildProcess), options);
+    return new WorkerProcess(subprocess.nodeChildProcess ?? (subprocess as unknown as ChildProcess), hooks);
   }
 
   get running(): boolean {
@@ -77,13 +116,8 @@ export class WorkerProcess {
     if (this.#child.connected) this.#child.send(message, () => {});
   }
 
-  /** Graceful stop: IPC `shutdown` and SIGTERM; after `graceMs`, SIGKILL of the worker and everything it
-   *  started (Chrome included). Resolves once the process is gone. */
-  async stop(graceMs: number, extraPids: Iterable<number> = []): Promise<Exit> {
-    if (this.#exit) {
-      killAll(extraPids);
-      return this.#exit;
-    }
+  async stop(graceMs: number): Promise<Exit> {
+    if (this.#exit) return this.#exit;
     this.send({ type: 'shutdown' });
     try {
       process.kill(this.pid, 'SIGTERM');
@@ -98,14 +132,18 @@ export class WorkerProcess {
       }),
     ]);
     clearTimeout(timer);
-    if (!inTime) this.kill(extraPids);
-    else killAll(extraPids); // a graceful worker closed Chrome itself; this only catches leftovers
+    if (!inTime) this.kill();
     return this.exited;
   }
 
-  /** SIGKILL of the worker, its descendants and `extraPids`, now. */
-  kill(extraPids: Iterable<number> = []): void {
+  kill(): void {
     const tree = this.running ? descendants(this.pid) : [];
-    killAll([this.pid, ...tree, ...extraPids]);
+    killAll([this.pid, ...tree, ...(this.#browserPid === null ? [] : [this.#browserPid])]);
+  }
+
+  /** A worker that exited cleanly closed its Chrome; one that crashed or was killed could not. */
+  #killBrowser(): void {
+    if (this.#browserPid !== null) killAll([this.#browserPid]);
+    this.#browserPid = null;
   }
 }

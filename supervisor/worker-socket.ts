@@ -2,14 +2,13 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Handle } from '../shared/handle.ts';
 
 /** Where a worker's Unix socket lives: a private (0700) folder per user and config dir under the system's
  *  temp dir, short enough for the kernel's ~104-byte limit on socket paths. `null` when no such path fits:
  *  the supervisor then proxies over the worker's TCP port. */
-export function workerSocketPath(configDir: string, handle: Handle | null): string | null {
+export function workerSocketPath(configDir: string, name: string): string | null {
   const dir = socketDir(configDir);
-  const file = path.join(dir, `${handle ?? '_setup'}.sock`);
+  const file = path.join(dir, `${name}.sock`);
   if (Buffer.byteLength(file) > 100) return null;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -1,0 +1,355 @@
+import type { DestinationStream } from 'pino';
+import type { WorkerMessage } from '../shared/ipc.ts';
+import type { Logger } from '../shared/logger.ts';
+import { Admission, type UpstreamTarget } from './admission.ts';
+import { LogRing } from './log-ring.ts';
+import { workerLogRelay } from './log-relay.ts';
+import { rssBytes } from './process-tree.ts';
+import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
+import type { StartGate } from './start-gate.ts';
+import type { Exit, RunningProcess, Spawner } from './worker-process.ts';
+import { describeWorker, handleOf, type WorkerSpec } from './worker-spec.ts';
+
+/** docs/architecture.md, "The worker state machine". */
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopped' | 'backoff' | 'errored';
+
+export interface LastExit {
+  code: number | null;
+  signal: string | null;
+  at: string;
+  reason: string;
+}
+
+export interface WorkerStatus {
+  /** The profile's handle, or the setup worker's name. */
+  name: string;
+  /** The profile it serves; `null` for the setup worker. */
+  handle: string | null;
+  state: WorkerState;
+  /** Why it is draining: a recycle (comes back) or a stop (does not). */
+  draining_for: 'recycle' | 'stop' | null;
+  pid: number | null;
+  port: number;
+  direct_url: string | null;
+  started_at: string | null;
+  uptime_ms: number | null;
+  restarts: number;
+  last_exit: LastExit | null;
+  problem: { code: string; message: string; port?: number } | null;
+  rss_bytes: number | null;
+  held_requests: number;
+  in_flight: number;
+}
+
+export type WorkerEvent = { kind: 'ready'; spawnSeconds: number } | { kind: 'recycled'; seconds: number } | { kind: 'crashed' };
+
+export interface LifecycleOptions {
+  spawn: Spawner;
+  settings: { START_TIMEOUT_MS: number; STOP_TIMEOUT_MS: number; MAX_RESTARTS: number; RESTART_WINDOW_MS: number };
+  log: Logger;
+  /** Where worker lines are re-emitted (the supervisor's stdout). */
+  logDestination: DestinationStream;
+  /** Limits how many workers start at once (shared by all workers of a supervisor). */
+  startGate?: StartGate;
+  /** Backoff timing (tests shorten it); the limits come from `settings`. */
+  backoff?: Pick<RestartPolicyOptions, 'baseDelayMs' | 'maxDelayMs' | 'stableAfterMs'>;
+  /** A message the lifecycle does not handle itself (a switch). */
+  onMessage(message: WorkerMessage): void;
+  /** A backoff delay is over: reconcile decides the retry. */
+  onRetryDue(): void;
+  onStateChange?(previous: WorkerState, next: WorkerState): void;
+  /** Measurements for metrics: a process became ready, a recycle finished, a process crashed. */
+  onEvent?(event: WorkerEvent): void;
+}
+
+/** One worker's lifecycle: an explicit state machine around the process its spawner starts. Reconcile
+ *  tells it what to do (start, recycle, stop, retry); it tells its `Admission` which requests may pass.
+ *  Operations run one at a time. Crashes are counted by its restart policy: a backoff, then reconcile's
+ *  retry, or `errored` in a crash loop. */
+export class WorkerLifecycle {
+  readonly name: string;
+  readonly admission: Admission;
+  readonly logs = new LogRing(500);
+  readonly #o: LifecycleOptions;
+  readonly #policy: RestartPolicy;
+  #spec: WorkerSpec;
+  #goal: 'running' | 'stopped' = 'stopped';
+  #state: WorkerState = 'stopped';
+  #drainingFor: 'recycle' | 'stop' | null = null;
+  #proc: RunningProcess | null = null;
+  #generation = 0;
+  /** Where the current process listens (from its `ready` message). */
+  #address: { port: number; socket: string | null } | null = null;
+  #startedAtWall: Date | null = null;
+  #restarts = 0;
+  #lastExit: LastExit | null = null;
+  #problem: WorkerStatus['problem'] = null;
+  #startTimer: NodeJS.Timeout | undefined;
+  #backoffTimer: NodeJS.Timeout | undefined;
+  #retryAt: number | null = null;
+  #ops: Promise<void> = Promise.resolve();
+  #leaveGate: () => void = () => {};
+  /** Waiting for the process just spawned to be ready or gone. */
+  readonly #settleWaiters = new Set<() => void>();
+  /** Exits we caused (stop, recycle, start timeout) are not crashes. */
+  readonly #expectedExit = new WeakSet<RunningProcess>();
+
+  constructor(spec: WorkerSpec, options: LifecycleOptions) {
+    this.#spec = spec;
+    this.name = spec.name;
+    this.#o = options;
+    this.#policy = new RestartPolicy({ maxRestarts: options.settings.MAX_RESTARTS, windowMs: options.settings.RESTART_WINDOW_MS, ...options.backoff });
+    this.admission = new Admission({
+      name: spec.name,
+      handle: handleOf(spec),
+      label: describeWorker(spec),
+      account: () => ({
+        state: this.#state,
+        lastExit: this.#lastExit,
+        problem: this.#problem,
+        recentLines: () => this.logs.tail(20),
+      }),
+    });
+  }
+
+  /** The spec it was last given. */
+  get spec(): WorkerSpec {
+    return this.#spec;
+  }
+
+  /** Whether it was last told to run or to stop. */
+  get goal(): 'running' | 'stopped' {
+    return this.#goal;
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  /** In `backoff`, and the delay is over. */
+  get retryDue(): boolean {
+    return this.#state === 'backoff' && this.#retryAt !== null && performance.now() >= this.#retryAt;
+  }
+
+  get pid(): number | null {
+    return this.#proc?.running ? this.#proc.pid : null;
+  }
+
+  /** A newer spec that needs nothing done to the process (its token file was refreshed). */
+  accept(spec: WorkerSpec): void {
+    this.#spec = spec;
+  }
+
+  /** Starts the worker unless it is already running. Clears `errored`. */
+  start(spec: WorkerSpec): Promise<void> {
+    this.#spec = spec;
+    this.#goal = 'running';
+    return this.#op(async () => {
+      if (this.#goal !== 'running' || this.#proc?.running) return;
+      this.#policy.reset();
+      await this.#spawn();
+    });
+  }
+
+  /** Graceful restart: hold new requests, let in-flight ones finish, stop, start again on the same port.
+   *  Also the way out of `errored` and `backoff`. */
+  recycle(spec: WorkerSpec, reason: string): Promise<void> {
+    this.#spec = spec;
+    this.#goal = 'running';
+    let started = 0;
+    return this.#op(async () => {
+      if (this.#goal !== 'running') return;
+      this.#o.log.info({ handle: handleOf(spec), reason }, 'recycling worker');
+      started = performance.now();
+      this.#policy.reset();
+      await this.#shutdown('recycle');
+      await this.#spawn();
+      // Waiting for the new process is not part of the operation: a stop (the supervisor's shutdown
+      // included) must not queue behind a start that hangs until START_TIMEOUT_MS.
+      void this.#whenSpawnSettled().then((ready) => {
+        if (ready) this.#o.onEvent?.({ kind: 'recycled', seconds: (performance.now() - started) / 1000 });
+      });
+    });
+  }
+
+  /** The backoff after a crash is over: start the next process. */
+  retry(): Promise<void> {
+    return this.#op(async () => {
+      if (this.#goal === 'running' && this.#state === 'backoff') await this.#spawn();
+    });
+  }
+
+  /** Graceful stop; held requests are answered 503. */
+  stop(reason: string): Promise<void> {
+    this.#goal = 'stopped';
+    return this.#op(async () => {
+      if (this.#state === 'stopped') return;
+      this.#o.log.info({ handle: handleOf(this.#spec), reason }, 'stopping worker');
+      await this.#shutdown('stop');
+      this.#setState('stopped', 'the worker was stopped');
+    });
+  }
+
+  /** Resolves when every operation asked for so far is done and a process it spawned is ready or gone. */
+  async settled(): Promise<void> {
+    for (let ops = this.#ops; ; ops = this.#ops) {
+      await ops;
+      if (ops === this.#ops) break;
+    }
+    await this.#whenSpawnSettled();
+  }
+
+  status(): WorkerStatus {
+    const pid = this.pid;
+    const up = this.#state === 'ready' || this.#state === 'draining';
+    const port = this.#address?.port || this.#spec.port;
+    return {
+      name: this.name,
+      handle: handleOf(this.#spec),
+      state: this.#state,
+      draining_for: this.#state === 'draining' ? this.#drainingFor : null,
+      pid,
+      port,
+      direct_url: port ? `http://127.0.0.1:${port}/` : null,
+      started_at: up && this.#startedAtWall ? this.#startedAtWall.toISOString() : null,
+      uptime_ms: up && this.#proc ? Math.round(performance.now() - this.#proc.startedAt) : null,
+      restarts: this.#restarts,
+      last_exit: this.#lastExit,
+      problem: this.#problem,
+      rss_bytes: pid ? rssBytes(pid) : null,
+      held_requests: this.admission.held,
+      in_flight: this.admission.inFlight,
+    };
+  }
+
+  // ——— internals ———
+
+  #op(task: () => Promise<void>): Promise<void> {
+    const run = this.#ops.then(task, task);
+    this.#ops = run.catch((error) => this.#o.log.error({ err: error, handle: handleOf(this.#spec) }, 'worker lifecycle operation failed'));
+    return run;
+  }
+
+  /** Resolves true once the process just spawned is ready, false if it exited first (or none is starting). */
+  #whenSpawnSettled(): Promise<boolean> {
+    if (this.#state !== 'starting') return Promise.resolve(this.#state === 'ready');
+    return new Promise((resolve) => {
+      this.#settleWaiters.add(() => resolve(this.#state === 'ready'));
+    });
+  }
+
+  #settle(): void {
+    const waiters = [...this.#settleWaiters];
+    this.#settleWaiters.clear();
+    for (const settle of waiters) settle();
+  }
+
+  /** Every state change goes through here, and so does what it means for requests. */
+  #setState(next: WorkerState, why?: string): void {
+    const previous = this.#state;
+    if (previous === next) return;
+    this.#state = next;
+    if (next === 'ready') this.admission.open(this.#target(), this.#generation);
+    else if (next === 'stopped' || next === 'errored') this.admission.close(why);
+    else this.admission.hold();
+    this.#o.onStateChange?.(previous, next);
+  }
+
+  #target(): UpstreamTarget {
+    const { port, socket } = this.#address ?? { port: this.#spec.port, socket: null };
+    return socket ? { socketPath: socket, host: '127.0.0.1', port } : new URL(`http://127.0.0.1:${port}`);
+  }
+
+  async #spawn(): Promise<void> {
+    clearTimeout(this.#backoffTimer);
+    this.#retryAt = null;
+    const generation = ++this.#generation;
+    this.#problem = null;
+    this.#address = null;
+    this.#setState('starting');
+    this.#leaveGate();
+    this.#leaveGate = (await this.#o.startGate?.enter()) ?? (() => {});
+    let relay: ((line: string, stream: 'stdout' | 'stderr') => void) | null = null;
+    const proc = this.#o.spawn(this.#spec, {
+      onMessage: (message) => {
+        if (generation !== this.#generation) return;
+        if (message.type === 'ready') this.#onReady(proc, message.port, message.socket ?? null);
+        else if (message.type === 'fatal') this.#problem = { code: message.code, message: message.message, ...(message.port ? { port: message.port } : {}) };
+        else this.#o.onMessage(message);
+      },
+      onLine: (line, stream) => {
+        relay ??= workerLogRelay({ handle: handleOf(this.#spec), pid: proc.pid, ring: this.logs, destination: this.#o.logDestination });
+        relay(line, stream);
+      },
+    });
+    this.#proc = proc;
+    const { START_TIMEOUT_MS } = this.#o.settings;
+    this.#startTimer = setTimeout(() => {
+      if (generation !== this.#generation || this.#state !== 'starting') return;
+      this.#o.log.error({ handle: handleOf(this.#spec), pid: proc.pid, timeout_ms: START_TIMEOUT_MS }, 'worker did not become ready in time; killing it');
+      this.#problem = { code: 'start_timeout', message: `did not become ready within ${START_TIMEOUT_MS} ms` };
+      proc.kill();
+    }, START_TIMEOUT_MS);
+    void proc.exited.then((exit) => this.#onExit(proc, generation, exit));
+  }
+
+  #onReady(proc: RunningProcess, port: number, socket: string | null): void {
+    if (this.#state !== 'starting' || proc !== this.#proc) return;
+    clearTimeout(this.#startTimer);
+    this.#leaveGate();
+    this.#address = { port: port || this.#spec.port, socket };
+    this.#startedAtWall = new Date();
+    this.#setState('ready');
+    this.#o.onEvent?.({ kind: 'ready', spawnSeconds: (performance.now() - proc.startedAt) / 1000 });
+    this.#settle();
+  }
+
+  #onExit(proc: RunningProcess, generation: number, exit: Exit): void {
+    if (generation === this.#generation) {
+      clearTimeout(this.#startTimer);
+      this.#leaveGate();
+      this.#settle(); // whether we stopped it or it crashed: it will not become ready
+    }
+    if (this.#expectedExit.has(proc) || generation !== this.#generation) return;
+    const uptime = performance.now() - proc.startedAt;
+    this.#lastExit = {
+      code: exit.code,
+      signal: exit.signal,
+      at: new Date().toISOString(),
+      reason: this.#problem?.code ?? (this.#state === 'starting' ? 'exited_during_start' : 'crashed'),
+    };
+    this.#restarts += 1;
+    this.#o.onEvent?.({ kind: 'crashed' });
+    const decision = this.#policy.recordExit(uptime);
+    const handle = handleOf(this.#spec);
+    if (decision.action === 'give_up') {
+      this.#o.log.error({ handle, exit: this.#lastExit, exits: decision.exits }, 'worker keeps crashing; marked errored until restarted or its files change');
+      this.#setState('errored');
+      return;
+    }
+    this.#o.log.warn({ handle, exit: this.#lastExit, restart_in_ms: decision.delayMs }, 'worker exited unexpectedly; restarting');
+    this.#retryAt = performance.now() + decision.delayMs;
+    this.#setState('backoff');
+    this.#backoffTimer = setTimeout(() => this.#o.onRetryDue(), decision.delayMs);
+  }
+
+  /** Holds new requests, waits for in-flight ones (bounded), then stops the process if there is one. */
+  async #shutdown(purpose: 'recycle' | 'stop'): Promise<void> {
+    clearTimeout(this.#backoffTimer);
+    clearTimeout(this.#startTimer);
+    this.#retryAt = null;
+    const proc = this.#proc;
+    if (!proc?.running) return;
+    this.#expectedExit.add(proc);
+    // One budget for both steps, so a stop never takes longer than STOP_TIMEOUT_MS.
+    const { STOP_TIMEOUT_MS } = this.#o.settings;
+    const deadline = performance.now() + STOP_TIMEOUT_MS;
+    if (this.#state === 'ready') {
+      this.#drainingFor = purpose;
+      this.#setState('draining');
+      await this.admission.drained(STOP_TIMEOUT_MS);
+    }
+    await proc.stop(Math.max(250, deadline - performance.now()));
+    this.#drainingFor = null;
+  }
+}
