@@ -48,7 +48,7 @@ export function createProfileServices(options: {
       onPid: (pid) => options.notify({ type: 'browser', pid }),
     }),
     mis: new MisClient(log),
-    automation: new AutomationLock(session),
+    automation: new AutomationLock(),
     csv: { current: null },
   };
 }

@@ -21,8 +21,6 @@ export function browserRoutes(deps: WorkerDeps): Router {
   router.post('/browser/close', async (ctx) => {
     const profile = await requireProfile(deps);
     await profile.automation.run('browser-close', () => profile.browser.close());
-    await deps.session.delete('browser_ready');
-    await deps.session.delete('mis_logged_in');
     ctx.body = { success: true, browser_ready: false };
   });
 
@@ -37,8 +35,6 @@ export async function loginToMis(deps: WorkerDeps, profile: ProfileServices) {
   }
   const misUrl = config.mis_url || deps.settings.MIS_URL;
   const page = await profile.browser.page();
-  await deps.session.set('browser_ready', true);
   const misLogin = await profile.mis.login(page, misUrl, config.mis_username, config.mis_password);
-  await deps.session.set('mis_logged_in', true);
   return { page, mis_login: misLogin, mis_url: misUrl };
 }

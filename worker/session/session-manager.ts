@@ -6,8 +6,8 @@ import type { SessionBackend } from './backend.ts';
 import { FileBackend } from './file-backend.ts';
 import { MemoryBackend } from './memory-backend.ts';
 
-/** Flags that describe live process state; a new process starts without a browser or an automation, so
- *  whatever an earlier process left behind is wrong (DESIGN.md §6 fix). */
+/** Flags that earlier versions kept in the session store although they describe live process state (a new
+ *  process starts without a browser or an automation): removed at start so that none is ever believed. */
 const STALE_FLAGS = ['browser_ready', 'automation_in_progress', 'mis_logged_in'];
 
 /** One per worker process (the guide's "per-process singleton"), namespaced by its profile. Persistent
@@ -59,7 +59,7 @@ export class SessionManager {
       await Promise.all(STALE_FLAGS.map((flag) => this.backend.delete(flag)));
       return true;
     } catch (error) {
-      log.warn({ error: (error as Error).message }, 'could not reset stale session flags now (session store unavailable)');
+      log.warn({ err: error }, 'could not reset stale session flags now (session store unavailable)');
       return false;
     }
   }
