@@ -67,3 +67,20 @@ test('redaction does not change the logged object', () => {
   log.info(value, 'x');
   assert.deepEqual(value, { mis_password: 'keep', nested: { token: 'keep' } });
 });
+
+test('an error is logged under err with its type, code, message and stack only: never its other properties', () => {
+  const { log, raw, last } = capture();
+  // What a Google client error carries: the request it made, with the token in a header and the body.
+  const error = Object.assign(new Error('invalid_grant'), {
+    code: 'E_GOOGLE',
+    config: { headers: { 'x-goog-token': 'S3cret-header' }, data: 'refresh_token=S3cret-body&client_secret=S3cret-client' },
+  });
+  log.warn({ err: error }, 'token refresh failed');
+  const line = last();
+  assert.deepEqual(Object.keys(line.err).sort(), ['code', 'message', 'stack', 'type']);
+  assert.equal(line.err.type, 'Error');
+  assert.equal(line.err.code, 'E_GOOGLE');
+  assert.equal(line.err.message, 'invalid_grant');
+  assert.match(line.err.stack, /invalid_grant/);
+  assert.ok(!raw.join('').includes('S3cret'), raw.join(''));
+});

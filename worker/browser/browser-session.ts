@@ -112,7 +112,7 @@ export class BrowserSession {
         downloadBehavior: { policy: 'allow', downloadPath: this.#o.downloadsDir },
       });
     } catch (error) {
-      this.#o.log.error({ error: (error as Error).message }, 'Chrome did not start');
+      this.#o.log.error({ err: error }, 'Chrome did not start');
       throw new ApiError(503, 'browser_unavailable', `Chrome did not start: ${(error as Error).message.split('\n')[0]}`);
     }
     const pid = browser.process()?.pid ?? null;

@@ -117,7 +117,7 @@ export class GoogleAccount {
       const said = (data as { message?: unknown } | undefined)?.message;
       return new ApiError(400, 'invalid_body', `${what}: Google refused the request${typeof said === 'string' ? ` (${said.slice(0, 200)})` : ''}; check the tab name and range`);
     }
-    this.#log.warn({ status, error: e.message }, what);
+    this.#log.warn({ status, err: error }, what);
     return new ApiError(502, 'bad_gateway', `${what}: ${status ? `Google answered ${status}` : (e.message ?? 'network error')}`);
   }
 

@@ -48,7 +48,7 @@ export class RedisBackend implements SessionBackend {
       options.log[state === 'ready' ? 'info' : 'warn'](fields, `redis session store ${state}`);
     };
     redis.on('ready', () => note('ready'));
-    redis.on('error', (error: Error) => note('unreachable', { error: error.message, url: redactUrl(options.url) }));
+    redis.on('error', (error: Error) => note('unreachable', { err: error, url: redactUrl(options.url) }));
     redis.on('end', () => note('closed'));
     const firstConnection = new Promise<void>((resolve) => redis.once('ready', resolve));
     // Start connected when Redis is up (so start-up work such as resetting stale flags reaches it), but never
