@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { Logger } from './logger.ts';
 
-/** Stable error codes of DESIGN.md §6–§7, in one place. */
+/** The stable error codes (README, "API"), in one place. */
 export type ErrorCode =
   | 'invalid_handle'
   | 'invalid_json'

@@ -15,7 +15,7 @@ const httpUrl = z.union([
     .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), { error: 'must not hold a user name or password: save those in their own fields' }),
 ]);
 
-/** The flat blaze config of DESIGN.md §4, every field optional. */
+/** The flat blaze config (README, "Files under the config dir"), every field optional. */
 export const BlazeConfigSchema = z.object({
   mis_username: text(320).optional(),
   mis_password: text(1024).optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The one definition of a profile handle (DESIGN.md §5). Every handle from a URL, body, env var or file name
+/** The one definition of a profile handle (README, "Adding a profile"). Every handle from a URL, body, env var or file name
  *  goes through here before it reaches a path. */
 export const HANDLE_RULES =
   '1–64 characters: lowercase letters, digits, dots and hyphens, starting with a letter or digit, no ".."';

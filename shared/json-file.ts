@@ -8,7 +8,7 @@ export type JsonRead<T = unknown> =
   | { status: 'corrupt'; reason: string };
 
 export interface WriteOptions {
-  /** File holds a secret: mode 0600 and its folder 0700 (DESIGN.md §4 fix). */
+  /** File holds a secret: mode 0600 and its folder 0700. */
   secret?: boolean;
   /** Fail with `EEXIST` instead of replacing an existing file (used where exactly one writer may win). */
   exclusive?: boolean;

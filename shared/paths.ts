@@ -10,7 +10,8 @@ export function resolveConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return fromEnv ? path.resolve(fromEnv) : path.join(PROJECT_ROOT, 'config');
 }
 
-/** Every path of DESIGN.md §4 that is not about one profile. */
+/** Every path under the config dir that is not about one profile (docs/architecture.md, "Files under the
+ *  config dir"). */
 export function configPaths(configDir: string) {
   return {
     configDir,
@@ -27,7 +28,7 @@ export function configPaths(configDir: string) {
 }
 export type ConfigPaths = ReturnType<typeof configPaths>;
 
-/** Every path of DESIGN.md §4 that belongs to one profile. `handle` must come from `parseHandle`. */
+/** Every path under the config dir that belongs to one profile. `handle` must come from `parseHandle`. */
 export function profilePaths(configDir: string, handle: Handle) {
   const dirs = configPaths(configDir);
   return {

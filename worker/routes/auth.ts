@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { ApiError } from '../../shared/api-error.ts';
 import { requireProfile, type WorkerDeps } from '../deps.ts';
 
-/** Google OAuth web flow for this profile (DESIGN.md §6). Nothing blocks waiting for a person. */
+/** Google OAuth web flow for this profile (README, "Adding a profile"). Nothing blocks waiting for a person. */
 export function authRoutes(deps: WorkerDeps): Router {
   const router = new Router({ prefix: '/api/auth/google' });
 

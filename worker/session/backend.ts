@@ -1,6 +1,6 @@
 import { ApiError } from '../../shared/api-error.ts';
 
-/** Persistent JSON key/value storage of one profile's session (DESIGN.md §6). */
+/** Persistent JSON key/value storage of one profile's session (README, "Configuration", `SESSION_BACKEND`). */
 export interface SessionBackend {
   readonly name: 'file' | 'redis' | 'memory';
   get(key: string): Promise<unknown>;
