@@ -1,4 +1,4 @@
-// The dashboard's rows and actions (issue 5, items 3, 4, 5 and 6): "Make current" moves the ★, Restart
+// The dashboard's rows and actions: "Make current" moves the ★, Restart
 // shows the recycle and ends with a new pid, an errored worker shows its reason, and a row's busy button
 // stays disabled and its error stays visible across the dashboard's periodic re-render.
 import { test } from 'node:test';

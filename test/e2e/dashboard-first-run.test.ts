@@ -1,4 +1,4 @@
-// The dashboard in first-run mode (issue 5, item 1): an empty config dir shows the registration card; a
+// The dashboard in first-run mode: an empty config dir shows the registration card; a
 // handle without its Google credentials file is refused with the expected path next to the form; once the
 // file is there, registering from this page starts the profile's worker, which the dashboard then lists.
 import { test } from 'node:test';

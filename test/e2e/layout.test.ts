@@ -1,4 +1,4 @@
-// Usable at 1280×800 and on a phone, 390×844 (issue 5, item 7): neither page scrolls sideways, and the main
+// Usable at 1280×800 and on a phone, 390×844: neither page scrolls sideways, and the main
 // buttons are on screen, uncovered and clickable: the dashboard in first-run mode and with several profiles
 // (one errored, with its log lines), and a settings page with a wide MIS CSV loaded.
 import { test } from 'node:test';

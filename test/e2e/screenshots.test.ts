@@ -1,4 +1,4 @@
-// Screenshots of both pages for docs/screenshots/ (issue 5, item 8). `UPDATE_SCREENSHOTS=1` renders them
+// Screenshots of both pages for docs/screenshots/. `UPDATE_SCREENSHOTS=1` renders them
 // anew in Chromium; otherwise this only checks that each is there and is a PNG of the expected width.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

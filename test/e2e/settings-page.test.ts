@@ -1,4 +1,4 @@
-// A profile's settings page at /p/<h>/ through the supervisor (issue 5, items 2, 3 and 6): saving MIS
+// A profile's settings page at /p/<h>/ through the supervisor: saving MIS
 // credentials never brings the password back; API errors show as their message under the control that caused
 // them; long actions disable their button while they run; "Make current" moves the dashboard's ★.
 import { test } from 'node:test';

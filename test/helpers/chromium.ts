@@ -1,4 +1,15 @@
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
+
+/** Session keys that earlier versions wrote for the browser's live state. That state is read from
+ *  GET /api/browser-status (`ready`, `automation`) and GET /healthz (`browser_ready`); none of it is written
+ *  to the session store (a worker still removes these keys at start, left by those earlier versions). */
+export const BROWSER_FLAGS = ['browser_ready', 'mis_logged_in', 'automation_in_progress'] as const;
+
+/** None of `BROWSER_FLAGS` is among a session's values (`where`: which session, for the message). */
+export function assertNoBrowserFlags(values: Record<string, unknown>, where: string): void {
+  for (const flag of BROWSER_FLAGS) assert.ok(!(flag in values), `${flag} is in ${where}: ${JSON.stringify(values)}`);
+}
 
 /** The Chrome the suites use: `CHROME_PATH`, else Debian's `/usr/bin/chromium`. */
 export function chromiumAvailability(): { available: boolean; path: string; reason: string } {

@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../shared/paths.ts';
-import { waitFor } from './processes.ts';
+import { FailNow, waitFor } from './processes.ts';
 import { rawRequest } from './supervisor.ts';
 
 // ——— /proc ———
@@ -370,7 +370,7 @@ export async function startNginx(siteConf: string, port: number): Promise<Runnin
     await waitFor(
       `nginx to answer on 127.0.0.1:${port}`,
       async () => {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nginx exited:\n${text}`);
+        if (child.exitCode !== null || child.signalCode !== null) throw new FailNow(`nginx exited:\n${text}`); // no point waiting on
         const reply = await rawRequest(port, 'GET', '/nginx-probe', { timeoutMs: 1000 });
         return reply.status > 0;
       },

@@ -123,7 +123,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws with `what`). */
+/** Thrown by a `waitFor` condition to end the wait at once: the test fails with this error instead of a
+ *  timeout. Any other error a condition throws (a process not listening yet, a file not written yet) is
+ *  retried until the time is up. */
+export class FailNow extends Error {
+  override name = 'FailNow';
+}
+
+/** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws with `what`). Errors the
+ *  condition throws are retried (the last one is named in the timeout), except `FailNow`, which is thrown at
+ *  once. */
 export async function waitFor<T>(what: string, condition: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
   const deadline = performance.now() + timeoutMs;
   let last: unknown;
@@ -132,11 +141,32 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
       const value = await condition();
       if (value) return value as NonNullable<T>;
     } catch (error) {
+      if (error instanceof FailNow) throw error;
       last = error;
     }
     if (performance.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export type Outcome<T> = { state: 'fulfilled'; value: T } | { state: 'rejected'; error: unknown } | { state: 'pending' };
+
+/** How `promise` stands after at most `ms`: fulfilled, rejected, or still pending. For asserting that a
+ *  request was answered or cut rather than left hanging (awaiting `promise.catch((e) => e)` asserts nothing). */
+export async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<Outcome<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<Outcome<T>>((resolve) => (timer = setTimeout(() => resolve({ state: 'pending' }), ms)));
+  try {
+    return await Promise.race([
+      promise.then(
+        (value): Outcome<T> => ({ state: 'fulfilled', value }),
+        (error: unknown): Outcome<T> => ({ state: 'rejected', error }),
+      ),
+      pending,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -19,7 +19,7 @@ export interface Client {
 }
 
 /** Records the text of every response a suite received, so the suite can prove at its end that no route
- *  ever answered with a password, client secret or token (DESIGN.md §6). */
+ *  ever answered with a password, client secret or token. */
 export class ResponseRecorder {
   readonly texts: string[] = [];
 

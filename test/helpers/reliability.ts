@@ -427,7 +427,16 @@ export async function collectGarbage(pid: number, output: () => string): Promise
   } finally {
     ws.close();
   }
-  await sleep(100); // the inspector connection is gone before anything is counted
+  // the inspector connection is gone before anything is counted: its close event, not a fixed pause
+  if (ws.readyState !== WebSocket.CLOSED) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the inspector connection to ${url} did not close within 5 s`)), 5000);
+      ws.addEventListener('close', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
 }
 
 export interface Footprint {

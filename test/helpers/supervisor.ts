@@ -340,8 +340,9 @@ export function freeze(pid: number): () => void {
 }
 
 /** Runs `fn` over and over (with `concurrency` loops, `pauseMs` apart) until the returned stop() is awaited;
- *  collects every result so a test can assert that none failed. */
-export function hammer<T>(fn: () => Promise<T>, concurrency = 3, pauseMs = 0): { stop(): Promise<{ results: T[]; errors: unknown[] }> } {
+ *  collects every result so a test can assert that none failed. `count()` is how many calls have finished so
+ *  far (results and errors), for waiting until some traffic has happened. */
+export function hammer<T>(fn: () => Promise<T>, concurrency = 3, pauseMs = 0): { count(): number; stop(): Promise<{ results: T[]; errors: unknown[] }> } {
   let running = true;
   const results: T[] = [];
   const errors: unknown[] = [];
@@ -356,6 +357,7 @@ export function hammer<T>(fn: () => Promise<T>, concurrency = 3, pauseMs = 0): {
     }
   });
   return {
+    count: () => results.length + errors.length,
     async stop() {
       running = false;
       await Promise.all(loops);

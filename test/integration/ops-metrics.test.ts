@@ -1,4 +1,4 @@
-// Prometheus /metrics and /healthz of the supervisor (DESIGN.md §7): the numbers move the way the traffic,
+// Prometheus /metrics and /healthz of the supervisor: the numbers move the way the traffic,
 // a recycle and a crash say they should.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

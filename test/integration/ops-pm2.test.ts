@@ -1,4 +1,4 @@
-// pm2 (DESIGN.md §8, ecosystem.config.cjs): a real pm2 with a PM2_HOME of its own runs the supervisor alone,
+// pm2 (ecosystem.config.cjs): a real pm2 with a PM2_HOME of its own runs the supervisor alone,
 // waits for its 'ready', and on reload, restart and delete lets it stop its workers itself: no worker is
 // orphaned, none is left behind, and the ports come back free.
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// Beyond one machine, on loopback (DESIGN.md §8): two supervisors, each with its own PROFILES shard, behind
+// Beyond one machine, on loopback: two supervisors, each with its own PROFILES shard, behind
 // Debian's nginx configured from deploy/nginx (the template and the map renderShards writes), sharing one
 // Redis for sessions. Every handle is reachable through nginx, an unknown one is nginx's 404, sessions land in
 // Redis under the profile's prefix, and a recycle on one shard does not disturb the other.

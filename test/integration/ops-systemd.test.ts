@@ -1,4 +1,4 @@
-// The systemd unit (DESIGN.md §8, deploy/tat-mis.service): systemd itself accepts it without a single warning,
+// The systemd unit (deploy/tat-mis.service): systemd itself accepts it without a single warning,
 // and the settings that make stopping and healing work (KillMode=mixed, a TimeoutStopSec above the drain,
 // Restart=on-failure) are there, without the hardening options that break Chrome or V8.
 import { test } from 'node:test';

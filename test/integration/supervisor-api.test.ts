@@ -1,4 +1,4 @@
-// The supervisor API (DESIGN.md §7): list, one, logs, stop/start, current, delete, /healthz; write endpoints
+// The supervisor API: list, one, logs, stop/start, current, delete, /healthz; write endpoints
 // behind SUPERVISOR_TOKEN when it is set. And its log stream: worker lines tagged {handle, pid}, no secrets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

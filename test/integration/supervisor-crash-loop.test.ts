@@ -1,4 +1,4 @@
-// Crash loop (DESIGN.md §7): MAX_RESTARTS exits within RESTART_WINDOW_MS → state `errored`, its requests get
+// Crash loop: MAX_RESTARTS exits within RESTART_WINDOW_MS → state `errored`, its requests get
 // 503 with the last exit and the last log lines, until someone restarts it or its files change. The crash is
 // real: the worker's port (from ports.json) is held by another program, so the worker exits `port_conflict`.
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
-// First-run mode and the guide's curl commands against the supervisor (DESIGN.md §7: "The guide's curl
-// commands work unchanged against http://localhost:5000"). Bodies and headers are the guide's, byte for byte.
+// First-run mode and the guide's curl commands against the supervisor: the guide's curl
+// commands work unchanged against http://localhost:5000. Bodies and headers are the guide's, byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSupervisor } from '../helpers/supervisor.ts';

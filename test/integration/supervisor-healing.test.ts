@@ -1,8 +1,8 @@
-// Healing (DESIGN.md §7): a killed worker comes back on its port; a start that hangs is killed and retried,
+// Healing: a killed worker comes back on its port; a start that hangs is killed and retried,
 // and the requests held for it get 503 with Retry-After. Other workers are never affected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../helpers/processes.ts';
+import { FailNow, waitFor } from '../helpers/processes.ts';
 import { freeze, hammer, isRunning, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 
 /** Keeps GETting `path` (two loops, 10 ms pauses) until stopped; every answer must be 200. */
@@ -51,13 +51,14 @@ test('a start that hangs: held requests get 503 worker_unavailable with Retry-Af
   });
   const old = (await sup.worker('h'))!;
 
-  // Recycle it and freeze the new process before it can say `ready`.
+  // Recycle it and freeze the new process before it can say `ready`. If it got there first, the scenario
+  // cannot be set up: fail at once with that reason (FailNow ends the wait), not with a timeout.
   const restart = sup.post('/supervisor/api/workers/h/restart');
   const starting = await waitFor(
     'the new h process',
     async () => {
       const w = await sup.worker('h');
-      if (w?.state === 'ready' && w.pid !== old.pid) throw new Error('the new worker became ready before it could be frozen');
+      if (w?.state === 'ready' && w.pid !== old.pid) throw new FailNow('the new worker became ready before it could be frozen');
       return w?.state === 'starting' && w.pid && w.pid !== old.pid ? w : null;
     },
     5000,

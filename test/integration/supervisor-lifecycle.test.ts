@@ -1,4 +1,4 @@
-// Worker pool lifecycle (DESIGN.md §7): stable ports across supervisor restarts (ports.json), and the
+// Worker pool lifecycle: stable ports across supervisor restarts (ports.json), and the
 // desired set followed from the files within 2 s (profile added → worker started, removed → stopped).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

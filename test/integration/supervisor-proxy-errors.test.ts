@@ -1,4 +1,4 @@
-// Proxy failure modes (DESIGN.md §7): an upstream that does not answer → 504 `gateway_timeout`; clients that go
+// Proxy failure modes: an upstream that does not answer → 504 `gateway_timeout`; clients that go
 // away mid-request never leak sockets in the supervisor; a proxy error never crashes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +51,7 @@ function abortAfter(port: number, data: string, afterMs: number): Promise<void> 
     socket.on('connect', () => {
       socket.write(data);
       if (afterMs === 0) socket.destroy();
-      else setTimeout(() => socket.destroy(), afterMs);
+      else setTimeout(() => socket.destroy(), afterMs); // when the client goes away: the scenario, not a wait
     });
   });
 }
@@ -67,7 +67,7 @@ async function settledSockets(sup: RunningSupervisor): Promise<number> {
       const now = socketCount(sup.proc.pid);
       const stable = now === last;
       last = now;
-      await sleep(200);
+      await sleep(200); // the count must hold for 200 ms to count as settled: part of the condition, not a wait
       return stable ? now : null;
     },
     10_000,

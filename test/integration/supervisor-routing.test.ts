@@ -1,4 +1,4 @@
-// The supervisor's routes (DESIGN.md §7): /p/<h>/… to worker(h), prefix stripped, query and body untouched;
+// The supervisor's routes: /p/<h>/… to worker(h), prefix stripped, query and body untouched;
 // unknown or invalid handles are 404 `profile_not_found` and never spawn anything; PROFILES limits the set.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,11 +1,11 @@
-// Stopping (DESIGN.md §7): SIGTERM or SIGINT → every worker stopped gracefully in parallel, exit 0 within
+// Stopping: SIGTERM or SIGINT → every worker stopped gracefully in parallel, exit 0 within
 // STOP_TIMEOUT_MS + 2 s, no worker process and no bound port left. SIGKILL of the supervisor → its workers
 // notice the closed IPC channel and exit by themselves (no orphans).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { waitFor } from '../helpers/processes.ts';
-import { freeze, isRunning, portIsFree, startSupervisor } from '../helpers/supervisor.ts';
+import { settledWithin, waitFor } from '../helpers/processes.ts';
+import { freeze, isRunning, portIsFree, startSupervisor, type Reply } from '../helpers/supervisor.ts';
 
 const STOP_TIMEOUT_MS = 3000;
 const profiles = ['a', 'b', 'c'];
@@ -22,6 +22,20 @@ async function idleKeepAlive(port: number): Promise<http.Agent> {
       .on('error', reject);
   });
   return agent;
+}
+
+/** A request that was stuck (in a hung worker, or held for one that never became ready) when the supervisor
+ *  stopped: once the supervisor has exited it must have been answered (an error status: its worker never
+ *  answered it) or cut (the connection reset), not left hanging. */
+async function assertAnsweredOrCut(request: Promise<Reply>, what: string): Promise<void> {
+  const outcome = await settledWithin(request, 2000);
+  assert.notEqual(outcome.state, 'pending', `${what}: still hanging 2 s after the supervisor exited`);
+  if (outcome.state === 'fulfilled') {
+    assert.ok(outcome.value.status >= 500, `${what}: answered ${outcome.value.status} ${outcome.value.text}`);
+  } else if (outcome.state === 'rejected') {
+    const code = (outcome.error as NodeJS.ErrnoException).code;
+    assert.ok(code === 'ECONNRESET' || code === 'EPIPE', `${what}: failed otherwise than by a cut connection: ${String(outcome.error)}`);
+  }
 }
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -56,7 +70,8 @@ test('SIGTERM with a hung worker and a request stuck in it: still exit 0 in time
   const workers = await sup.workers();
   const hung = workers.find((w) => w.handle === 'b')!;
   thaws.push(freeze(hung.pid!));
-  const stuck = sup.get('/p/b/healthz').catch((error: Error) => error);
+  const stuck = sup.get('/p/b/healthz');
+  stuck.catch(() => {}); // checked below, once the supervisor is gone
   await sup.waitForState('b', 'ready', 5000, (w) => w.in_flight === 1);
 
   const started = performance.now();
@@ -65,7 +80,7 @@ test('SIGTERM with a hung worker and a request stuck in it: still exit 0 in time
   const elapsed = performance.now() - started;
   assert.deepEqual(exit, { code: 0, signal: null }, sup.proc.output().slice(-2000));
   assert.ok(elapsed < STOP_TIMEOUT_MS + 2000, `took ${Math.round(elapsed)} ms`);
-  await stuck; // answered or cut, but not left hanging
+  await assertAnsweredOrCut(stuck, 'the request stuck in the hung worker');
   for (const w of workers) assert.equal(isRunning(w.pid!), false, `worker ${w.handle} (${w.pid}) is still running`);
   for (const port of [sup.port, ...workers.map((w) => w.port)]) assert.equal(await portIsFree(port), true, `port ${port} is still bound`);
 });
@@ -84,7 +99,9 @@ test('SIGTERM while a worker is recycling and its new process hangs: still exit 
   const starting = await sup.waitForStarted('c', 5000, old.pid);
   assert.equal(starting.state, 'starting', 'the new process became ready before it could be frozen');
   thaws.push(freeze(starting.pid!));
-  const held = sup.get('/p/c/healthz').catch((error: Error) => error);
+  const held = sup.get('/p/c/healthz');
+  held.catch(() => {}); // checked below, once the supervisor is gone
+  await sup.waitForState('c', 'starting', 5000, (w) => w.held_requests === 1);
 
   const started = performance.now();
   sup.proc.child.kill('SIGTERM');
@@ -92,7 +109,7 @@ test('SIGTERM while a worker is recycling and its new process hangs: still exit 
   const elapsed = performance.now() - started;
   assert.deepEqual(exit, { code: 0, signal: null }, sup.proc.output().slice(-2000));
   assert.ok(elapsed < STOP_TIMEOUT_MS + 2000, `took ${Math.round(elapsed)} ms`);
-  await held;
+  await assertAnsweredOrCut(held, 'the request held for the starting worker');
   for (const pid of [...workers.map((w) => w.pid!), starting.pid!]) assert.equal(isRunning(pid), false, `worker ${pid} is still running`);
   for (const port of [sup.port, ...workers.map((w) => w.port)]) assert.equal(await portIsFree(port), true, `port ${port} is still bound`);
 });

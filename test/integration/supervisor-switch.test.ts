@@ -1,9 +1,8 @@
-// Switch carried out and recycles (DESIGN.md §7): no request fails because of a recycle; only the target
+// Switch carried out and recycles: no request fails because of a recycle; only the target
 // worker is touched; a slow in-flight request finishes before its worker is replaced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { clientFile } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { freeze, hammer, isRunning, startSupervisor, type Reply } from '../helpers/supervisor.ts';
@@ -23,7 +22,9 @@ test('switch under concurrent requests: nothing fails, only the target is recycl
   }, 4);
   t.after(() => load.stop());
 
-  await sleep(300); // traffic before the switch
+  // traffic before the switch: some requests answered (a count, not a fixed pause that a loaded machine may
+  // fill with none)
+  await waitFor('requests answered before the switch', () => load.count() >= 20, 10_000);
   const switched = await sup.post('/api/profile/switch', { handle: 'c' });
   assert.equal(switched.status, 200, switched.text);
   assert.equal(switched.body.requires_restart, true);
@@ -33,7 +34,9 @@ test('switch under concurrent requests: nothing fails, only the target is recycl
   assert.ok(performance.now() - switchedAt < 2000);
   const c = await sup.waitForState('c', 'ready', 15_000, (w) => w.pid !== before.get('c')!.pid);
   assert.equal((await sup.get('/api/profile/current')).body.handle, 'c');
-  await sleep(300); // traffic after the recycle
+  // traffic after the recycle: more requests answered once c is back
+  const afterRecycle = load.count();
+  await waitFor('requests answered after the recycle', () => load.count() >= afterRecycle + 20, 10_000);
   const { results, errors } = await load.stop();
 
   assert.deepEqual(errors, [], 'a request failed at the connection level');
@@ -74,7 +77,7 @@ test('recycle with a slow in-flight request: the request completes, the worker c
   await sup.waitForState('h', 'draining', 5000);
   // held, not failed: a request that arrives during the recycle waits for the new worker
   const during = sup.get('/p/h/healthz');
-  await sleep(500);
+  await sup.waitForState('h', 'draining', 5000, (w) => w.held_requests === 1); // held before the old one thaws
   thaw();
 
   const done: Reply = await slow;

@@ -1,4 +1,4 @@
-// Two workers on two profiles in one config dir: neither sees the other's credentials (DESIGN.md §1, §6).
+// Two workers on two profiles in one config dir: neither sees the other's credentials.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeConfigDir } from '../helpers/config-dir.ts';

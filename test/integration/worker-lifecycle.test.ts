@@ -1,4 +1,4 @@
-// A worker's process lifecycle (DESIGN.md §6): loopback only, clean exit on SIGTERM, in-flight requests finished.
+// A worker's process lifecycle: loopback only, clean exit on SIGTERM, in-flight requests finished.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';

@@ -1,4 +1,4 @@
-// Access (issue 8): with SUPERVISOR_TOKEN every supervisor write endpoint refuses a missing or wrong token and
+// Access: with SUPERVISOR_TOKEN every supervisor write endpoint refuses a missing or wrong token and
 // changes nothing; without it only loopback clients may write (non-loopback addresses are tested as data on
 // checkWriteAccess — traffic stays on 127.0.0.0/8); no response allows every origin; every listening socket of
 // the supervisor and its workers is bound to 127.0.0.1; a cross-site request (another site's Origin, or a

@@ -1,8 +1,9 @@
-// Corrupt files (issue 8, DESIGN.md §4): a corrupt settings.json stops the supervisor with a message naming
-// the file and the problem; a corrupt ports.json, last_profile.json, token, blaze config or session file is
-// named in the log, treated as absent, and kept byte for byte — never overwritten — while every profile keeps
-// answering. The corruptions are the realistic ones: a half-written file, a hand edit that lost its quotes
-// (whose JSON error message would quote the password), garbage.
+// Corrupt files: a corrupt settings.json stops the supervisor with a message naming the file and the
+// problem; a corrupt ports.json, last_profile.json, token, blaze config or session file is named in the log,
+// treated as absent, and kept byte for byte — never overwritten — while every profile keeps answering. The
+// corruptions are the realistic ones: a half-written file, a hand edit that lost its quotes (whose JSON error
+// message would quote the password), garbage. The files are listed in docs/architecture.md, "Files under the
+// config dir".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';

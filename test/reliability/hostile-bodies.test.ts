@@ -1,4 +1,4 @@
-// Hostile bodies through the supervisor (issue 8): malformed JSON, wrong content types, deeply nested JSON,
+// Hostile bodies through the supervisor: malformed JSON, wrong content types, deeply nested JSON,
 // 100 MiB bodies (refused early with 413 while the memory of the supervisor and the worker stays put), and
 // every string field with control characters and 10 KiB values. Never a 5xx; nothing refused reaches the disk.
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// Hostile request lines and headers (issue 8), sent over raw sockets exactly as written (fetch and http.request
+// Hostile request lines and headers, sent over raw sockets exactly as written (fetch and http.request
 // would normalise them): dot segments, encoded dots and slashes, wrong case, double slashes, bad
 // percent-encoding, NUL bytes, absolute-form targets, a 16 KiB URL, 1 MiB of headers, smuggling attempts.
 // Each gets a clear 4xx; no file outside the config dir is touched, the config dir itself does not change,

@@ -1,4 +1,4 @@
-// Leaks and slow clients (issue 8): 5000 client requests aborted in the middle of their response and 1000
+// Leaks and slow clients: 5000 client requests aborted in the middle of their response and 1000
 // requests to a stopped worker leave the supervisor's socket and fd counts where they were; 200 clients
 // trickling their headers one byte a second cannot exhaust the supervisor: each is cut by the headers timeout
 // (10 s, checked every second) while normal requests keep succeeding.
@@ -47,7 +47,7 @@ async function backToBaseline(sup: RunningSupervisor, before: { sockets: number;
   const started = performance.now();
   let now = await counts(sup);
   while ((now.sockets > before.sockets + 2 || now.fds > before.fds + 2) && performance.now() - started < 75_000) {
-    await sleep(2000);
+    await sleep(2000); // polling interval of this loop, which waits (at most 75 s) for the counts to come back
     now = await counts(sup);
   }
   return { ...now, seconds: Math.round((performance.now() - started) / 1000) };
@@ -138,7 +138,7 @@ test('200 clients trickling headers one byte a second: each is cut by the header
   });
   const trickles = Promise.all(
     Array.from({ length: SLOW }, (_, i) => (async () => {
-      await sleep(i * 5); // spread the connects over a second
+      await sleep(i * 5); // spread the connects over a second: pacing, not a wait
       return new Promise<{ openFor: number; answer: string; bytes: number }>((resolve) => {
         const socket = net.connect({ host: '127.0.0.1', port: sup.port });
         sockets.push(socket);
@@ -184,7 +184,7 @@ test('200 clients trickling headers one byte a second: each is cut by the header
     const t0 = performance.now();
     const status = await send(normal.length % 20 === 0 ? ev : null, sup.port, 'GET', target, { timeoutMs: 5000 }).then((r) => r.status, (e: Error) => e.message);
     normal.push({ target, status, ms: performance.now() - t0 });
-    await sleep(100);
+    await sleep(100); // one normal request every ~100 ms while the trickles run (at most 1000): pacing, not a wait
   }
   const results = await trickles;
   const slowest = Math.max(...normal.map((n) => n.ms));

@@ -1,4 +1,4 @@
-// Load with chaos (issue 8): 10 profiles, concurrent clients for RELIABILITY_LOAD_SECONDS (default 60) while
+// Load with chaos: 10 profiles, concurrent clients for RELIABILITY_LOAD_SECONDS (default 60) while
 // random workers are recycled and one is killed with SIGKILL. Zero failed requests — the only exceptions are
 // the documented ones: 503 from a worker in `errored`, and 502 for a POST sent to the very process that was
 // killed, at the moment it was killed (its outcome cannot be known, so it is not acknowledged; reads, PUTs
@@ -17,9 +17,12 @@ import {
   collectGarbage,
   describeFootprint,
   describeSamples,
+  fdCount,
   footprint,
   pick,
   runClients,
+  settled,
+  socketCount,
   type Footprint,
   type RequestSpec,
   type Sample,
@@ -82,12 +85,14 @@ test(`10 profiles under load for ${LOAD_SECONDS} s with recycles and a kill -9: 
 
   // ——— warm-up (same traffic, one recycle), then the baseline ———
   const warm = load(Math.min(8, LOAD_SECONDS / 4));
-  await sleep(2000);
+  await sleep(2000); // 2 s of warm-up traffic before its recycle: a duration, not a wait
   assert.equal((await api.post(`/supervisor/api/workers/${HANDLES[0]}/restart`)).status, 200);
   const warmSamples = await warm;
   assert.deepEqual(describeSamples(warmSamples.filter((s) => s.status !== 200)), '', 'warm-up failures');
   await idle();
-  await sleep(1000);
+  // the warm-up's client connections are gone from the supervisor too: its socket and fd counts stop moving
+  await settled(() => socketCount(sup.proc.pid), { everyMs: 300, timeoutMs: 10_000 });
+  await settled(() => fdCount(sup.proc.pid), { everyMs: 300, timeoutMs: 10_000 });
   const gc = () => collectGarbage(sup.proc.pid, () => sup.proc.output());
   const baseline = await footprint(sup.proc.pid, sup.port, 4, 300, gc);
   t.diagnostic(`baseline: ${describeFootprint(baseline)} after ${warmSamples.length} warm-up requests`);
@@ -100,7 +105,7 @@ test(`10 profiles under load for ${LOAD_SECONDS} s with recycles and a kill -9: 
   const chaos = (async () => {
     const killAfter = LOAD_SECONDS * 400; // 40% in
     while (performance.now() - started < LOAD_SECONDS * 1000 - 3000) {
-      await sleep(2500 + Math.random() * 2500);
+      await sleep(2500 + Math.random() * 2500); // pacing of the chaos: one recycle or kill every 2.5–5 s, not a wait
       if (!killed && performance.now() - started > killAfter) {
         const handle = pick(HANDLES);
         const w = (await sup.worker(handle))!;
@@ -164,7 +169,7 @@ test(`10 profiles under load for ${LOAD_SECONDS} s with recycles and a kill -9: 
   t.diagnostic(`right after the load: ${describeFootprint(after)}`);
   const within = (f: Footprint) => (['rss', 'heap', 'fds', 'sockets'] as const).every((k) => f[k] <= baseline[k] * 1.1);
   while (!within(after) && performance.now() - loadEnded < 75_000) {
-    await sleep(2000);
+    await sleep(2000); // polling interval of this loop, which waits (at most 75 s) for the footprint to come back
     after = await footprint(sup.proc.pid, sup.port, 2, 300, gc);
   }
   t.diagnostic(`after: ${describeFootprint(after)}, ${Math.round((performance.now() - loadEnded) / 1000)} s after the load`);

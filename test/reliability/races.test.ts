@@ -1,4 +1,4 @@
-// Races through the running system (issue 8): 20 concurrent registrations of one handle through two
+// Races through the running system: 20 concurrent registrations of one handle through two
 // different worker processes → exactly one 201; concurrent switches from every direction → one consistent
 // last_profile.json and routing that agrees with it; concurrent saves of credentials while the file is read
 // over and over → always valid JSON holding exactly one of the submitted versions.
@@ -67,7 +67,7 @@ test('concurrent switches from every direction: last_profile.json, the superviso
   for (let round = 0; round < 2; round++) {
     const replies = await Promise.all(
       Array.from({ length: 24 }, async (_, i) => {
-        await sleep(Math.random() * 150);
+        await sleep(Math.random() * 150); // spread the 24 switches over 150 ms: pacing, not a wait
         const handle = handles[(i * 7 + round) % handles.length]!;
         const via = i % 3;
         const r =
@@ -146,7 +146,7 @@ test('concurrent saves of credentials: the file is always valid JSON holding exa
         text = await fs.readFile(file, 'utf8');
       } catch (error) {
         problems.push(`read failed: ${(error as Error).message}`);
-        await sleep(5);
+        await sleep(5); // pacing after a failed read (no hot loop), not a wait
         continue;
       }
       reads += 1;
@@ -168,7 +168,9 @@ test('concurrent saves of credentials: the file is always valid JSON holding exa
   const replies = await Promise.all(
     Array.from({ length: SAVES }, (_, i) => api.post(i % 2 ? '/api/save-profile-credentials' : '/p/creds/api/save-profile-credentials', version(i))),
   );
-  await sleep(50);
+  // the reader looks at the file at least once more after every save was answered (unless it has hit its cap)
+  const readsAtLastReply = reads;
+  await waitFor('a read of the file after the last save', () => reads > readsAtLastReply || reads >= 200_000, 5000);
   reading = false;
   await reader;
   for (const r of replies) assert.equal(r.status, 200, r.text);

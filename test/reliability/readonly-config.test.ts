@@ -1,4 +1,4 @@
-// A config dir the service may read but not write (issue 8): another owner, 0755 folders and 0644 files. As
+// A config dir the service may read but not write: another owner, 0755 folders and 0644 files. As
 // root nothing stops a write, so the supervisor (and with it its workers) runs as nobody (uid/gid 65534) via
 // child_process's uid/gid options; HOME and the compile cache live in a temp dir nobody owns. Reads keep
 // working; every write answers a clear error (507 storage_error) and changes nothing on disk.

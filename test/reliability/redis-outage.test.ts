@@ -1,5 +1,5 @@
-// Redis stopped and started again under load, with SESSION_BACKEND=redis and the whole system running
-// (issue 8): while it is down, session requests get 503 session_unavailable and everything else answers 200;
+// Redis stopped and started again under load, with SESSION_BACKEND=redis and the whole system running:
+// while it is down, session requests get 503 session_unavailable and everything else answers 200;
 // a worker recycled during the outage starts and serves; afterwards everything recovers by itself, and no
 // write that was acknowledged is lost.
 import { test } from 'node:test';
@@ -38,6 +38,8 @@ test('Redis stopped and restarted under load: 503 session_unavailable while down
    *  be the last acknowledged one or one attempted after it. */
   const attempts = new Map<string, { value: number; ok: boolean }[]>();
   let acks = 0;
+  /** Profiles that refused a session write of the load with 503 session_unavailable while Redis was down. */
+  const refusedBy = new Set<string>();
   type Phase = 'up' | 'down' | 'recovering';
   let phase = 'up' as Phase;
   let n = 0;
@@ -60,6 +62,7 @@ test('Redis stopped and restarted under load: 503 session_unavailable while down
           const id = `${handle}:${key}`;
           attempts.set(id, [...(attempts.get(id) ?? []), { value: i, ok: r.status === 200 }]);
           if (r.status === 200) acks += 1;
+          if (phase === 'down' && r.status === 503 && r.body?.error === 'session_unavailable') refusedBy.add(handle);
         },
       };
     }
@@ -86,7 +89,8 @@ test('Redis stopped and restarted under load: 503 session_unavailable while down
   const stopAt = performance.now(); // from here on a session request may be refused (those in flight too)
   await redis.stop({ save: true }); // Redis keeps what it acknowledged; the workers must not claim more
   const downAt = performance.now();
-  await new Promise((r) => setTimeout(r, 1500));
+  // every worker has noticed: each has refused a session write of the load
+  await waitFor('every profile to refuse session writes', () => refusedBy.size === HANDLES.length, 10_000);
   // a worker started while Redis is down comes up and serves what does not need the session
   assert.equal((await api.post('/supervisor/api/workers/r2/restart')).status, 200);
   assert.equal((await api.get('/p/r2/api/get-credentials')).body.mis_username, 'r2@mis.example');
@@ -94,6 +98,7 @@ test('Redis stopped and restarted under load: 503 session_unavailable while down
   assert.equal(refused.status, 503, refused.text);
   assert.equal(refused.body.error, 'session_unavailable');
   assert.match(refused.body.message, /redis/i);
+  // Redis stays down for at least 2.5 s of traffic: a duration, not a wait
   await new Promise((r) => setTimeout(r, Math.max(0, 2500 - (performance.now() - downAt))));
 
   await redis.start();

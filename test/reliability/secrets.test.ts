@@ -1,4 +1,4 @@
-// Secrets (issue 8): a whole session with real secrets in play — Google connected through a fake Google (the
+// Secrets: a whole session with real secrets in play — Google connected through a fake Google (the
 // OAuth web flow through the supervisor, Sheets reads, an access token refreshed, a refresh token revoked),
 // MIS and Blaze passwords saved, SUPERVISOR_TOKEN in use, a corrupt token file, bad input echoing nothing —
 // then every response body and header the suite received and every log line the supervisor and its workers

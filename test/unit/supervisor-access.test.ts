@@ -1,4 +1,4 @@
-// Who may use the supervisor's write endpoints (DESIGN.md §7): the bearer token when SUPERVISOR_TOKEN is set,
+// Who may use the supervisor's write endpoints: the bearer token when SUPERVISOR_TOKEN is set,
 // otherwise loopback clients only. Non-loopback addresses appear here as data only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

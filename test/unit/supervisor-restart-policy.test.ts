@@ -1,4 +1,4 @@
-// When a crashed worker may start again (DESIGN.md §7): 0.5 s doubling to 30 s, reset after a minute up;
+// When a crashed worker may start again: 0.5 s doubling to 30 s, reset after a minute up;
 // MAX_RESTARTS exits within RESTART_WINDOW_MS give up. Time is injected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Where a request goes, from its raw URL (DESIGN.md §7).
+// Where a request goes, from its raw URL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { routeOf } from '../../supervisor/routing.ts';
