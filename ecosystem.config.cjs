@@ -21,7 +21,9 @@ module.exports = {
   apps: [
     {
       name: 'tat-mis',
-      script: 'supervisor/main.ts',
+      // What `npm start` runs: the compiled supervisor, built again first if a source is newer.
+      script: 'scripts/start.mjs',
+      args: 'supervisor',
       cwd: __dirname,
       // The project's own Node 22 (the `node` devDependency), whatever Node pm2 itself runs on.
       interpreter: path.join(__dirname, 'node_modules', 'node', 'bin', 'node'),

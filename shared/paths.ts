@@ -2,7 +2,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Handle } from './handle.ts';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** True when this is the JavaScript compiled into `dist/` (what `npm start` runs), false when Node runs the
+ *  TypeScript sources directly (unit tests, development). */
+export const RUNS_COMPILED = path.basename(path.dirname(HERE)) === 'dist';
+/** The project's folder (where `package.json`, `config/` and the pages are), from either. */
+export const PROJECT_ROOT = path.resolve(HERE, RUNS_COMPILED ? '../..' : '..');
+
+/** The file that starts a process: the compiled one when this code is compiled, else the source. */
+export function entryPoint(which: 'supervisor' | 'worker'): string {
+  return RUNS_COMPILED ? path.join(PROJECT_ROOT, 'dist', which, 'main.js') : path.join(PROJECT_ROOT, which, 'main.ts');
+}
 
 /** `TAT_CONFIG_DIR` or `<project>/config`. */
 export function resolveConfigDir(env: NodeJS.ProcessEnv = process.env): string {

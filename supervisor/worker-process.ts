@@ -1,14 +1,16 @@
-import path from 'node:path';
 import readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
-import { PROJECT_ROOT } from '../shared/paths.ts';
+import { PROJECT_ROOT, RUNS_COMPILED, entryPoint } from '../shared/paths.ts';
 import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
 import { descendants, killAll } from './process-tree.ts';
 import { workerSocketPath } from './worker-socket.ts';
 import type { WorkerSpec } from './worker-spec.ts';
 
-export const WORKER_ENTRY = path.join(PROJECT_ROOT, 'worker', 'main.ts');
+/** The worker's entry: compiled when the supervisor runs compiled, and then with source maps, so that
+ *  stack traces name the .ts files. */
+export const WORKER_ENTRY = entryPoint('worker');
+export const WORKER_NODE_ARGS = RUNS_COMPILED ? ['--enable-source-maps'] : [];
 
 export interface Exit {
   code: number | null;
@@ -38,7 +40,7 @@ export interface RunningProcess {
 /** Starts the process for a spec (JupyterHub's Spawner.start). Tests of the lifecycle pass a fake. */
 export type Spawner = (spec: WorkerSpec, hooks: ProcessHooks) => RunningProcess;
 
-/** The real spawner: `worker/main.ts` in a child process with an IPC channel. `env` is what every worker
+/** The real spawner: the worker's entry in a child process with an IPC channel. `env` is what every worker
  *  gets (config dir, the inherited settings); each spec adds its profile, port and socket. */
 export function processSpawner(options: { env: Record<string, string>; configDir: string }): Spawner {
   return (spec, hooks) => {
@@ -89,7 +91,7 @@ export class WorkerProcess implements RunningProcess {
   }
 
   static spawn(env: Record<string, string>, hooks: ProcessHooks): WorkerProcess {
-    const subprocess = execa(process.execPath, [WORKER_ENTRY], {
+    const subprocess = execa(process.execPath, [...WORKER_NODE_ARGS, WORKER_ENTRY], {
       cwd: PROJECT_ROOT,
       env,
       extendEnv: true,

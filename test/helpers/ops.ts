@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../shared/paths.ts';
-import { FailNow, waitFor } from './processes.ts';
+import { FailNow, SUPERVISOR_COMMAND, WORKER_COMMAND, waitFor } from './processes.ts';
 import { rawRequest } from './supervisor.ts';
 
 // ——— /proc ———
@@ -69,8 +69,8 @@ export function processesWithEnv(key: string, value: string): { pid: number; cmd
 export function projectProcesses(configDir: string): { supervisors: number[]; workers: number[] } {
   const all = processesWithEnv('TAT_CONFIG_DIR', configDir);
   return {
-    supervisors: all.filter((p) => p.cmdline.includes('supervisor/main.ts')).map((p) => p.pid),
-    workers: all.filter((p) => p.cmdline.includes('worker/main.ts')).map((p) => p.pid),
+    supervisors: all.filter((p) => SUPERVISOR_COMMAND.test(p.cmdline)).map((p) => p.pid),
+    workers: all.filter((p) => WORKER_COMMAND.test(p.cmdline)).map((p) => p.pid),
   };
 }
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { once } from 'node:events';
 import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { buildState } from '../../scripts/build-state.mjs';
 
 export interface LogLine {
   level?: number;
@@ -38,9 +39,27 @@ function killGroup(pid: number): void {
   }
 }
 
-/** Runs a project entry point (`worker/main.ts`, `supervisor/main.ts`) with Node 22 in its own process group. */
-export function startEntry(entry: string, env: Record<string, string>, options: { ipc?: boolean } = {}): Started {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, entry)], {
+/** What a process's command line looks like when it runs the supervisor or a worker (the compiled entry,
+ *  the source, or the `npm start` launcher, whose arguments pm2's process title leaves out). */
+export const SUPERVISOR_COMMAND = /supervisor\/main\.(ts|js)|scripts\/start\.mjs(.supervisor)?$/;
+export const WORKER_COMMAND = /worker\/main\.(ts|js)|scripts\/start\.mjs.worker/;
+
+let builtChecked = false;
+/** The node arguments that run an entry point the way `npm start` does: the compiled JavaScript in dist/,
+ *  with source maps, so that the suites test the code that runs. Refuses a build older than the sources. */
+export function entryArgs(entry: 'supervisor/main.ts' | 'worker/main.ts'): string[] {
+  if (!builtChecked) {
+    const state = buildState(PROJECT_ROOT);
+    if (!state.fresh) throw new Error(`${state.reason}: run "npm run build" first (npm test does)`);
+    builtChecked = true;
+  }
+  return ['--enable-source-maps', path.join(PROJECT_ROOT, 'dist', entry.replace(/\.ts$/, '.js'))];
+}
+
+/** Runs a project entry point (`worker/main.ts`, `supervisor/main.ts`), compiled, with Node 22 in its own
+ *  process group. */
+export function startEntry(entry: 'supervisor/main.ts' | 'worker/main.ts', env: Record<string, string>, options: { ipc?: boolean } = {}): Started {
+  const child = spawn(process.execPath, entryArgs(entry), {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'debug', ...env },
     stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],

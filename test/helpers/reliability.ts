@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../shared/paths.ts';
 import { TEST_CLIENT_SECRET } from './config-dir.ts';
-import { waitFor } from './processes.ts';
+import { entryArgs, waitFor } from './processes.ts';
 import { isWorkerProcess, socketCount, socketInodes } from './supervisor.ts';
 import { parseMetrics } from './ops.ts';
 
@@ -541,10 +541,10 @@ export interface UnprivilegedSupervisor {
   cleanup(): Promise<void>;
 }
 
-/** Runs `supervisor/main.ts` as `uid`:`gid` (e.g. 65534 nobody) with a minimal environment: HOME and the
+/** Runs the supervisor (compiled) as `uid`:`gid` (e.g. 65534 nobody) with a minimal environment: HOME and the
  *  compile cache in `home` (which that user must own). */
 export function startSupervisorAs(uid: number, gid: number, env: Record<string, string>, home: string): UnprivilegedSupervisor {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'supervisor', 'main.ts')], {
+  const child = spawn(process.execPath, entryArgs('supervisor/main.ts'), {
     cwd: PROJECT_ROOT,
     uid,
     gid,

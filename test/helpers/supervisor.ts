@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { makeConfigDir, type TestConfigDir } from './config-dir.ts';
-import { isAlive, startEntry, waitFor, type Started } from './processes.ts';
+import { WORKER_COMMAND, isAlive, startEntry, waitFor, type Started } from './processes.ts';
 
 /** One entry of `GET /supervisor/api/workers`. */
 export interface WorkerInfo {
@@ -85,7 +85,7 @@ process.on('exit', () => {
   for (const pid of everyWorkerPid) killWorkerPid(pid);
 });
 
-/** Starts `supervisor/main.ts` on free ports with a temp config dir and waits for it (and its workers). */
+/** Starts the supervisor on free ports with a temp config dir and waits for it (and its workers). */
 export async function startSupervisor(options: StartSupervisorOptions = {}): Promise<RunningSupervisor> {
   const ownConfig = !options.config;
   const config = options.config ?? (await makeConfigDir({ profiles: options.profiles ?? [] }));
@@ -261,11 +261,11 @@ export function rawRequest(port: number, method: string, path: string, options: 
   });
 }
 
-/** True when the pid is a live (not zombie) `worker/main.ts` process: never signal a reused pid. */
+/** True when the pid is a live (not zombie) worker process: never signal a reused pid. */
 export function isWorkerProcess(pid: number): boolean {
   try {
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!cmdline.includes('worker/main.ts')) return false;
+    if (!WORKER_COMMAND.test(cmdline)) return false;
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {

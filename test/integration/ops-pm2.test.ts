@@ -54,7 +54,8 @@ test('ecosystem.config.cjs: fork mode, no tree kill, kill_timeout above the drai
     assert.ok(Array.isArray(apps) && apps.length === 1, 'one app: the supervisor alone');
     const app = apps[0];
     assert.equal(app.name, 'tat-mis');
-    assert.equal(path.resolve(app.cwd ?? PROJECT_ROOT, app.script), path.join(PROJECT_ROOT, 'supervisor', 'main.ts'));
+    assert.equal(path.resolve(app.cwd ?? PROJECT_ROOT, app.script), path.join(PROJECT_ROOT, 'scripts', 'start.mjs'));
+    assert.equal(app.args, 'supervisor', 'the launcher of npm start, for the supervisor');
     assert.ok(app.exec_mode === undefined || app.exec_mode === 'fork' || app.exec_mode === 'fork_mode', `exec_mode ${app.exec_mode}`);
     assert.ok(app.instances === undefined || app.instances === 1, `instances ${app.instances}`);
     assert.equal(app.treekill, false, 'pm2 must signal the supervisor only; it stops its workers itself');

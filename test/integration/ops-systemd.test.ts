@@ -135,7 +135,7 @@ test('the unit stops, restarts and hardens the way the supervisor needs', async 
   assert.ok(values(unit, 'Service', 'Environment').length > 0, 'Environment= is missing');
   assert.ok(env.has('TAT_CONFIG_DIR'), 'Environment= should set TAT_CONFIG_DIR (the project dir is read-only under ProtectSystem)');
   const execStart = last(unit, 'Service', 'ExecStart');
-  assert.ok(execStart?.includes('supervisor/main.ts'), `ExecStart=${execStart} should run the supervisor`);
+  assert.ok(execStart?.includes('scripts/start.mjs supervisor'), `ExecStart=${execStart} should run the supervisor as npm start does`);
   assert.ok(/node_modules\/node\/bin\/node\s/.test(execStart!), `ExecStart=${execStart} should run the project's Node 22`);
 
   // Hardening that breaks Chrome (user namespaces for its sandbox) or V8 (its JIT needs W+X pages).

@@ -19,7 +19,7 @@ const NOBODY = 65534;
 /** Why nobody could not run the project here, or null when it can. */
 function whyNobodyCannotRun(): string | null {
   if (process.getuid?.() !== 0) return 'the suite does not run as root, so it cannot start a process as another user';
-  for (const file of [process.execPath, path.join(PROJECT_ROOT, 'supervisor', 'main.ts'), path.join(PROJECT_ROOT, 'worker', 'main.ts'), path.join(PROJECT_ROOT, 'node_modules', 'koa', 'package.json')]) {
+  for (const file of [process.execPath, path.join(PROJECT_ROOT, 'dist', 'supervisor', 'main.js'), path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js'), path.join(PROJECT_ROOT, 'scripts', 'build-state.mjs'), path.join(PROJECT_ROOT, 'node_modules', 'koa', 'package.json')]) {
     // every folder on the way must be searchable by others, the file readable (and the node binary executable)
     let dir = path.dirname(file);
     while (dir !== path.dirname(dir)) {

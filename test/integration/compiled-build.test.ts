@@ -1,0 +1,92 @@
+// What runs is the JavaScript compiled into dist/ (README, "Running it for real"): never stale — a compiled
+// worker refuses to start when a source changed after its build, and `npm start`'s launcher builds first —
+// and with source maps, so that stack traces name the .ts files. Stale builds are made in a copy of the
+// project, never in this one.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { makeConfigDir } from '../helpers/config-dir.ts';
+import { waitFor } from '../helpers/processes.ts';
+import { freeLowPorts, startSupervisor } from '../helpers/supervisor.ts';
+
+/** A copy of the project with its current build (timestamps kept) and the same node_modules. */
+async function projectCopy(): Promise<{ root: string; remove(): Promise<void> }> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'tat-copy-'));
+  for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts', 'shared', 'worker', 'supervisor', 'dist']) {
+    await fs.cp(path.join(PROJECT_ROOT, entry), path.join(root, entry), { recursive: true, preserveTimestamps: true });
+  }
+  await fs.symlink(path.join(PROJECT_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+  return { root, remove: () => fs.rm(root, { recursive: true, force: true }) };
+}
+
+function run(root: string, args: string[], env: Record<string, string>, ipc = false) {
+  const child = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (c) => (output += c));
+  child.stderr!.on('data', (c) => (output += c));
+  const messages: any[] = [];
+  child.on('message', (m) => messages.push(m));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, messages, exit, output: () => output };
+}
+
+test('a compiled worker refuses a build its sources changed after; the npm start launcher rebuilds, then runs', async (t) => {
+  const copy = await projectCopy();
+  const config = await makeConfigDir({ profiles: ['nick.tat'] });
+  t.after(async () => {
+    await copy.remove();
+    await config.remove();
+  });
+  const env = { TAT_CONFIG_DIR: config.dir, BLAZE_PROFILE: 'nick.tat', LOG_LEVEL: 'info' };
+
+  // The copy's build is current: its worker starts.
+  const fresh = run(copy.root, ['dist/worker/main.js'], { ...env, PORT: String(await freeLowPorts(1)) });
+  t.after(() => fresh.child.kill('SIGKILL'));
+  await waitFor('the worker of a fresh build to listen', () => fresh.output().includes('listening on'), 15_000);
+  fresh.child.kill('SIGTERM');
+  await fresh.exit;
+
+  // A source edited after the build: a supervised worker says why and exits 78.
+  await fs.appendFile(path.join(copy.root, 'worker', 'app.ts'), '// edited after the build\n');
+  const stale = run(copy.root, ['dist/worker/main.js'], { ...env, PORT: String(await freeLowPorts(1)) }, true);
+  assert.equal(await stale.exit, 78, stale.output());
+  assert.match(stale.output(), /worker cannot start: the sources changed since the last build: run "npm run build"/);
+  assert.deepEqual(stale.messages.map((m) => [m.type, m.code]), [['fatal', 'stale_build']]);
+
+  // The launcher of `npm start` / `npm run worker` builds again first, then runs the new build.
+  const launched = run(copy.root, ['scripts/start.mjs', 'worker'], { ...env, PORT: String(await freeLowPorts(1)) });
+  t.after(() => launched.child.kill('SIGKILL'));
+  await waitFor('the rebuilt worker to listen', () => launched.output().includes('listening on'), 60_000);
+  assert.match(launched.output(), /the sources changed since the last build; building/);
+  const state = JSON.parse(await fs.readFile(path.join(copy.root, 'dist', 'build-state.json'), 'utf8'));
+  const check = spawnSync(process.execPath, ['--input-type=module', '-e', `import { buildState } from ${JSON.stringify(path.join(copy.root, 'scripts', 'build-state.mjs'))}; console.log(JSON.stringify(buildState(${JSON.stringify(copy.root)})))`], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(check.stdout), { fresh: true });
+  assert.ok(state.sources);
+  launched.child.kill('SIGTERM');
+  await launched.exit;
+});
+
+test('stack traces of the compiled code name the .ts sources', () => {
+  const script = `const { loadSettings } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'dist', 'shared', 'settings.js'))});
+    try { await loadSettings('/nonexistent', { PORT: 'not a port' }); } catch (error) { console.log(error.stack); }`;
+  const withMaps = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.match(withMaps.stdout, /invalid settings/);
+  assert.match(withMaps.stdout, /shared\/settings\.ts:\d+/, withMaps.stdout);
+  const without = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.match(without.stdout, /dist\/shared\/settings\.js:\d+/, 'without source maps the same trace names the compiled file');
+});
+
+test('the supervisor and its workers run the compiled code, with source maps', async (t) => {
+  const sup = await startSupervisor({ profiles: ['a'] });
+  t.after(() => sup.cleanup());
+  const a = (await sup.worker('a'))!;
+  const cmdline = (await fs.readFile(`/proc/${a.pid}/cmdline`, 'utf8')).split('\0');
+  assert.ok(cmdline.includes('--enable-source-maps'), cmdline.join(' '));
+  assert.ok(cmdline.includes(path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')), cmdline.join(' '));
+  const own = (await fs.readFile(`/proc/${sup.proc.pid}/cmdline`, 'utf8')).split('\0');
+  assert.ok(own.includes(path.join(PROJECT_ROOT, 'dist', 'supervisor', 'main.js')), own.join(' '));
+});
