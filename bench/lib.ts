@@ -26,11 +26,6 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 export interface RunningSupervisor {
   url: string;
   port: number;
@@ -124,7 +119,41 @@ export interface LoadResult {
   requests: number;
 }
 
-/** autocannon, bounded in time and connections. */
+export interface WrkResult {
+  rps: number;
+  /** Latency percentiles, µs. */
+  p50: number;
+  p99: number;
+  /** Socket errors and non-2xx/3xx answers. */
+  failed: number;
+}
+
+const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => fs.existsSync(p));
+
+/** Debian's wrk: a load generator written in C, so that the two cores go to what is measured rather than to
+ *  the client. Bounded in time and connections. */
+export async function wrk(url: string, options: { connections: number; seconds: number }): Promise<WrkResult> {
+  if (!WRK) throw new Error('the benchmarks need wrk (Debian: apt-get install wrk)');
+  const child = spawn(WRK, ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', '--timeout', '10s', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  if (code !== 0 || !Number.isFinite(rps)) throw new Error(`wrk ${url} failed (${code}):\n${out}`);
+  const latency = (p: string) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
+    if (!m) throw new Error(`no ${p}% latency in wrk's output:\n${out}`);
+    return Number(m[1]) * (m[2] === 'us' ? 1 : m[2] === 'ms' ? 1000 : 1_000_000);
+  };
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const failed = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, n) => a + Number(n), 0) : 0);
+  return { rps, p50: latency('50'), p99: latency('99'), failed };
+}
+
+/** autocannon at a fixed rate (wrk has none), bounded in time and connections: for the recycle figure, where
+ *  the client's own cost does not matter. */
 export async function load(url: string, options: { connections: number; seconds: number; rate?: number }): Promise<LoadResult> {
   const result = await autocannon({
     url,
@@ -141,25 +170,6 @@ export async function load(url: string, options: { connections: number; seconds:
     non2xx: result.non2xx,
     requests: result.requests.total,
   };
-}
-
-/** One keep-alive connection, `count` sequential GETs: latency in microseconds. */
-export async function latencyProbe(url: string, count: number): Promise<number[]> {
-  const single = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t0 = process.hrtime.bigint();
-    await new Promise<void>((resolve, reject) => {
-      http
-        .get(url, { agent: single }, (res) => {
-          res.resume().on('end', () => resolve());
-        })
-        .on('error', reject);
-    });
-    out.push(Number(process.hrtime.bigint() - t0) / 1000);
-  }
-  single.destroy();
-  return out;
 }
 
 /** Resident set size; and the proportional share (PSS), which counts shared pages (the Node binary's

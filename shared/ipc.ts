@@ -8,16 +8,18 @@ export type WorkerMessage =
    *  serves /api (docs/architecture.md, "The path of one switch"). */
   | { type: 'switch'; handle: Handle }
   /** The worker cannot run; the supervisor shows `code` instead of a bare exit status. */
-  | { type: 'fatal'; code: 'port_conflict' | 'startup_failed'; message: string; port?: number }
+  | { type: 'fatal'; code: 'port_conflict' | 'startup_failed' | 'stale_build'; message: string; port?: number }
   /** The worker's Chrome started (pid) or went away (null): killed with the worker if it ever has to be. */
-  | { type: 'browser'; pid: number | null };
+  | { type: 'browser'; pid: number | null }
+  /** An automation started (its name) or ended (null): a worker is never idle-stopped in the middle of one. */
+  | { type: 'automation'; running: string | null };
 
 /** Messages the supervisor sends a worker. */
 export type SupervisorMessage = { type: 'shutdown' };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   const type = (value as { type?: unknown } | null)?.type;
-  return type === 'ready' || type === 'switch' || type === 'fatal' || type === 'browser';
+  return type === 'ready' || type === 'switch' || type === 'fatal' || type === 'browser' || type === 'automation';
 }
 
 export function isSupervisorMessage(value: unknown): value is SupervisorMessage {

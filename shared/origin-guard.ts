@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Middleware } from 'koa';
 import { ApiError } from './api-error.ts';
 
@@ -15,15 +16,25 @@ export function sameOriginGuard(): Middleware {
       if (FORM_TYPES.has(ctx.request.type)) {
         throw new ApiError(415, 'unsupported_media_type', 'form submissions are refused here: send JSON ("Content-Type: application/json"), or a CSV upload as "text/csv"');
       }
-      const site = ctx.get('sec-fetch-site');
-      const origin = ctx.get('origin');
-      const host = ctx.get('x-forwarded-host') || ctx.get('host');
-      if (site === 'cross-site' || (origin && origin !== 'null' && hostOf(origin) !== host.toLowerCase()) || origin === 'null') {
-        throw new ApiError(403, 'forbidden', 'cross-site requests to this endpoint are refused');
-      }
+      if (crossSiteReason(ctx.req.headers)) throw new ApiError(403, 'forbidden', 'cross-site requests to this endpoint are refused');
     }
     await next();
   };
+}
+
+/** Why a request comes from another site (a browser says so in `Sec-Fetch-Site` or `Origin`), or null. */
+export function crossSiteReason(headers: IncomingHttpHeaders): string | null {
+  const site = first(headers['sec-fetch-site']);
+  const origin = first(headers.origin);
+  const host = (first(headers['x-forwarded-host']) || first(headers.host)).toLowerCase();
+  if (site === 'cross-site') return 'Sec-Fetch-Site: cross-site';
+  if (origin === 'null') return 'an opaque origin';
+  if (origin && hostOf(origin) !== host) return `origin ${origin} is not this host`;
+  return null;
+}
+
+function first(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value) ?? '';
 }
 
 function hostOf(origin: string): string | null {

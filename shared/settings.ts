@@ -25,6 +25,7 @@ export const SettingsSchema = z.object({
   START_TIMEOUT_MS: positive.default(20000),
   STOP_TIMEOUT_MS: positive.default(10000),
   PROXY_TIMEOUT_MS: positive.default(300000),
+  IDLE_TIMEOUT_MS: z.number().int().min(0).default(0),
   MAX_RESTARTS: positive.default(5),
   RESTART_WINDOW_MS: positive.default(60000),
   SUPERVISOR_TOKEN: z.string().min(1).optional(),
@@ -113,7 +114,7 @@ function parseInherited(text: string): JsonRead<Record<string, unknown>> {
   }
 }
 
-const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS']);
+const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'IDLE_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS']);
 
 /** Environment variables are strings: give them the file's types (numbers, booleans, comma lists). A value
  *  that does not convert is passed on as it is, so validation names the variable. */

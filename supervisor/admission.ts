@@ -6,6 +6,9 @@ export interface Lease {
   target: UpstreamTarget;
   /** Which process serves it; a retry only makes sense against a newer one. */
   generation: number;
+  /** The request became a long-lived stream (Server-Sent Events, a WebSocket): a recycle no longer waits
+   *  for it (the worker ends its streams when it stops), but it still counts as activity. */
+  stream(): void;
   release(): void;
 }
 
@@ -35,20 +38,25 @@ interface Waiter {
 }
 
 /** Which requests reach one worker, and when: leases while it is ready, requests held (in arrival order)
- *  while it starts or recycles, in-flight requests counted so that a recycle can drain them, and the 503
- *  answers when it will not come back. The lifecycle sets the mode; the proxy asks for leases. */
+ *  while it starts or recycles — or while it sleeps after being idle, which asks for it to start — in-flight
+ *  requests counted so that a recycle can drain them, the time since it was last used, and the 503 answers
+ *  when it will not come back. The lifecycle sets the mode; the proxy asks for leases. */
 export class Admission {
   /** The worker's name (metrics), the profile it serves (`null`: the setup worker), how messages call it. */
   readonly name: string;
   readonly handle: string | null;
   readonly label: string;
   readonly #account: () => WorkerAccount;
-  #mode: 'open' | 'holding' | 'closed' = 'closed';
+  #mode: 'open' | 'holding' | 'dormant' | 'closed' = 'closed';
   #target: UpstreamTarget | null = null;
   #generation = 0;
   readonly #waiters = new Set<Waiter>();
   #inFlight = 0;
+  #streams = 0;
+  /** `performance.now()` of the last lease given or returned. */
+  #lastActive = performance.now();
   #drained: (() => void) | null = null;
+  #onDemand: (() => void) | null = null;
 
   constructor(options: { name: string; handle: string | null; label: string; account: () => WorkerAccount }) {
     this.name = options.name;
@@ -65,11 +73,17 @@ export class Admission {
     return this.#inFlight;
   }
 
+  /** How long nothing has used the worker (no request, no stream), or 0 while something does. */
+  get idleForMs(): number {
+    return this.#inFlight + this.#streams > 0 ? 0 : performance.now() - this.#lastActive;
+  }
+
   /** The worker is ready at `target`: leases from now on, and every held request goes, oldest first. */
   open(target: UpstreamTarget, generation: number): void {
     this.#mode = 'open';
     this.#target = target;
     this.#generation = generation;
+    this.#lastActive = performance.now();
     for (const waiter of [...this.#waiters]) {
       this.#drop(waiter);
       waiter.resolve(this.#lease());
@@ -79,6 +93,13 @@ export class Admission {
   /** The worker is starting, recycling or backing off: new requests wait for `open`. */
   hold(): void {
     this.#mode = 'holding';
+  }
+
+  /** The worker was stopped for being idle: a request is held and asks for it to start (`onDemand`, once
+   *  until it is open again). */
+  dormant(onDemand: () => void): void {
+    this.#mode = 'dormant';
+    this.#onDemand = onDemand;
   }
 
   /** The worker will not come back by itself (stopped, errored): held and new requests get 503. */
@@ -101,6 +122,11 @@ export class Admission {
   acquire(timeoutMs: number, signal?: AbortSignal, notGeneration?: number): Promise<Lease | Refusal> {
     if (this.#mode === 'open' && this.#generation !== notGeneration) return Promise.resolve(this.#lease());
     if (this.#mode === 'closed') return Promise.resolve(this.refusal());
+    if (this.#mode === 'dormant') {
+      const wake = this.#onDemand;
+      this.#onDemand = null;
+      wake?.();
+    }
     return new Promise((resolve) => {
       const waiter: Waiter = {
         resolve,
@@ -159,16 +185,28 @@ export class Admission {
 
   #lease(): Lease {
     this.#inFlight += 1;
-    let released = false;
+    this.#lastActive = performance.now();
+    let state: 'request' | 'stream' | 'released' = 'request';
+    const leaveRequests = () => {
+      this.#inFlight -= 1;
+      if (this.#inFlight === 0) this.#drained?.();
+    };
     return {
       ok: true,
       target: this.#target!,
       generation: this.#generation,
+      stream: () => {
+        if (state !== 'request') return;
+        state = 'stream';
+        this.#streams += 1;
+        leaveRequests();
+      },
       release: () => {
-        if (released) return;
-        released = true;
-        this.#inFlight -= 1;
-        if (this.#inFlight === 0) this.#drained?.();
+        if (state === 'released') return;
+        if (state === 'stream') this.#streams -= 1;
+        else leaveRequests();
+        state = 'released';
+        this.#lastActive = performance.now();
       },
     };
   }

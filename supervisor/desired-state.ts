@@ -33,18 +33,27 @@ export async function readConfigSnapshot(store: ProfileStore, ports: PortRegistr
 }
 
 /** The workers that should exist and where `/api` goes: a pure function of the snapshot, the pinned
- *  profile (BLAZE_PROFILE given to the supervisor) and what was asked through the API. */
-export function desiredState(snapshot: ConfigSnapshot, pinned: Handle | null, requests: WorkerRequests): DesiredState {
-  const current = chooseCurrent(snapshot.profiles, { pinned, last: snapshot.lastProfile });
+ *  profile (BLAZE_PROFILE given to the supervisor), `IDLE_TIMEOUT_MS`, and what was asked through the API. */
+export function desiredState(snapshot: ConfigSnapshot, options: { pinned: Handle | null; idleAfterMs: number }, requests: WorkerRequests): DesiredState {
+  const current = chooseCurrent(snapshot.profiles, { pinned: options.pinned, last: snapshot.lastProfile });
   if (snapshot.profiles.length === 0) {
-    const setup: WorkerSpec = { name: SETUP_WORKER, role: 'setup', port: 0, config: '', files: '', restarts: 0, restartReason: '', enabled: true };
+    const setup: WorkerSpec = { name: SETUP_WORKER, role: 'setup', port: 0, config: '', files: '', restarts: 0, restartReason: '', enabled: true, idleAfterMs: 0, wakes: 0, lazy: false };
     return { current, workers: [setup] };
   }
   const workers = snapshot.profiles.map((handle): WorkerSpec => {
     const prints = snapshot.fingerprints.get(handle) ?? { credentials: '', token: '' };
     const port = snapshot.ports.get(handle);
     if (port === undefined) throw new Error(`no port for "${handle}"`);
-    return { name: handle, role: 'profile', port, config: prints.credentials, files: `${prints.credentials}.${prints.token}`, ...requests.of(handle) };
+    return {
+      name: handle,
+      role: 'profile',
+      port,
+      config: prints.credentials,
+      files: `${prints.credentials}.${prints.token}`,
+      ...requests.of(handle),
+      idleAfterMs: options.idleAfterMs,
+      lazy: options.idleAfterMs > 0 && handle !== current.handle,
+    };
   });
   return { current, workers };
 }

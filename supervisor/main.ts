@@ -2,6 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { resolveConfigDir } from '../shared/paths.ts';
+import { staleBuild } from '../shared/build-check.ts';
+import { trimMemoryWhenQuiet } from '../shared/memory-trim.ts';
 import { createLogger } from '../shared/logger.ts';
 import { ProfileStore } from '../shared/profile-store.ts';
 import { parseHandle } from '../shared/handle.ts';
@@ -14,12 +16,18 @@ import { Discovery } from './discovery.ts';
 import { processSpawner } from './worker-process.ts';
 import { removeWorkerSocketDir } from './worker-socket.ts';
 import { WorkerProxy } from './proxy.ts';
+import { WebSocketProxy } from './websocket-proxy.ts';
 import { createSupervisorApp } from './app.ts';
 import { createSupervisorServer } from './server.ts';
 import { SupervisorMetrics } from './metrics.ts';
 
 // `npm start`: one worker per profile behind one URL. How the pieces fit: docs/architecture.md.
 const startedAt = performance.now();
+const stale = await staleBuild();
+if (stale) {
+  process.stderr.write(`tat-mis supervisor cannot start: ${stale}\n`);
+  process.exit(78);
+}
 const configDir = resolveConfigDir();
 const { settings, warnings } = await loadSettingsOrExit(configDir, 'tat-mis supervisor');
 const destination = pino.destination({ sync: true });
@@ -52,13 +60,15 @@ const supervisor = new Supervisor({ settings, store, ports, spawn, log, logDesti
 const metrics = new SupervisorMetrics(() => supervisor.list());
 const proxy = new WorkerProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS, upstreamTimeoutMs: settings.PROXY_TIMEOUT_MS, observer: metrics.proxyObserver });
 const app = createSupervisorApp(supervisor, { log, token: settings.SUPERVISOR_TOKEN, startedAt, metrics: metrics.registry });
-const server = createSupervisorServer(supervisor, proxy, app);
+const websockets = new WebSocketProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS });
+const server = createSupervisorServer(supervisor, proxy, websockets, app);
 
 let discovery: Discovery | null = null;
 /** Stops watching, then stops accepting and every worker in parallel. */
 async function stopEverything(): Promise<void> {
   await discovery?.close();
   await Promise.all([closeGracefully(server, settings.STOP_TIMEOUT_MS), supervisor.shutdown()]);
+  await proxy.close();
   removeWorkerSocketDir(configDir);
 }
 
@@ -91,6 +101,7 @@ try {
   await stopEverything();
   process.exit(1);
 }
+trimMemoryWhenQuiet([server]);
 log.info(
   { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun },
   `supervisor listening on http://${settings.HOST}:${settings.PORT}`,

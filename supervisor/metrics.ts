@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { WorkerEvent, WorkerState } from './worker-lifecycle.ts';
 import type { ProxyObserver } from './proxy.ts';
 
-const STATES: WorkerState[] = ['starting', 'ready', 'draining', 'stopped', 'backoff', 'errored'];
+const STATES: WorkerState[] = ['starting', 'ready', 'draining', 'stopped', 'idle', 'backoff', 'errored'];
 
 /** Prometheus metrics of the supervisor (`GET /metrics`). */
 export class SupervisorMetrics {

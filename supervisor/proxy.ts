@@ -1,10 +1,10 @@
-import type { Agent, IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
-import { Readable } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
-import { http } from '../shared/cjs-imports.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import { sendError } from '../shared/api-error.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { Admission, Lease, UpstreamTarget } from './admission.ts';
+import type { Admission, Lease } from './admission.ts';
+import { forwardedHeaders, responseHeaders } from './forwarded-headers.ts';
+import { Upstreams } from './upstreams.ts';
 
 export interface ProxyObserver {
   /** Called once per proxied request with the status sent to the client (or the error status). */
@@ -12,13 +12,11 @@ export interface ProxyObserver {
   onHeld?(delta: 1 | -1): void;
 }
 
-interface InFlight {
-  proxyReq: ClientRequest | null;
-  timer: NodeJS.Timeout | undefined;
-  timedOut: boolean;
-}
-
-const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+/** The worker's process is gone or going: nothing answered on that connection. */
+const REFUSED = new Set(['ECONNREFUSED', 'ENOENT']);
+/** The connection broke before an answer: the process died under the request, or a kept-alive socket was
+ *  stale. */
+const RESET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 /** Safe to send twice (RFC 9110 §9.2.2): replayed when the worker died under them without answering. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 /** A body up to this size is read before the request goes out, so that it can be sent again: a PUT or
@@ -27,22 +25,15 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const MAX_REPLAY_BODY = 256 * 1024;
 /** A reset on a stale keep-alive socket, then a refusal from the process dying under it: two replays. */
 const MAX_REPLAYS = 2;
-/** `Connection` is hop-by-hop: a client's `Connection: close` passed upstream made the worker close the
- *  pooled connection right after answering — while a body it refused (413) was still being sent, so the
- *  write failed (EPIPE) and the 413 became a 502. The supervisor keeps its worker connections alive. */
-const UPSTREAM_HEADERS = { connection: 'keep-alive' };
 
-/** Forwards a request to a worker (http-proxy-3 over a keep-alive agent per worker process), asking the
- *  worker's admission for a lease — held while the worker is not ready — and mapping every upstream failure
- *  to a JSON answer. A proxy error never throws. A request for a ready worker goes out synchronously, with
- *  no promise in between (the hot path; docs/architecture.md, "The path of one proxied request"). */
+/** Forwards HTTP requests to workers over undici (a keep-alive pool per worker process, on its Unix
+ *  socket): asks the worker's admission for a lease — held while the worker is not ready — streams both
+ *  ways with backpressure and nothing buffered, replays what a dead worker never answered, and maps every
+ *  upstream failure to a JSON answer (502, 503, 504). A proxy error never throws. A request for a ready
+ *  worker goes out synchronously, with no promise in between (docs/architecture.md, "The path of one
+ *  proxied request"). */
 export class WorkerProxy {
-  readonly #proxy = createProxyServer({ xfwd: true });
-  /** One keep-alive agent per worker process: a new process gets a new agent, the old one's sockets go. */
-  readonly #agents = new Map<string, { target: UpstreamTarget; agent: Agent }>();
-  readonly #inFlight = new WeakMap<IncomingMessage, InFlight>();
-  /** Bodies read ahead (see `MAX_REPLAY_BODY`), to be sent again on a replay. */
-  readonly #bodies = new WeakMap<IncomingMessage, Buffer>();
+  readonly #upstreams: Upstreams;
   readonly #log: Logger;
   readonly #holdTimeoutMs: number;
   readonly #upstreamTimeoutMs: number;
@@ -53,16 +44,7 @@ export class WorkerProxy {
     this.#holdTimeoutMs = options.holdTimeoutMs;
     this.#upstreamTimeoutMs = options.upstreamTimeoutMs;
     this.#observer = options.observer ?? {};
-    this.#proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
-      const state = this.#inFlight.get(req);
-      if (state) state.proxyReq = proxyReq;
-    });
-    this.#proxy.on('proxyRes', (_proxyRes: IncomingMessage, req: IncomingMessage) => {
-      const state = this.#inFlight.get(req);
-      if (state) clearTimeout(state.timer);
-    });
-    this.#proxy.on('error', () => {}); // every call passes its own callback; this only guards against a crash
-    this.#proxy.on('econnreset', () => {}); // the client went away: nothing to answer
+    this.#upstreams = new Upstreams({ headersTimeoutMs: options.upstreamTimeoutMs });
   }
 
   /** `path` is what the worker sees (prefix stripped); `prefix` becomes `X-Forwarded-Prefix`. */
@@ -72,72 +54,52 @@ export class WorkerProxy {
       const started = performance.now();
       res.once('close', () => onResult(worker.name, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000));
     }
-    req.url = path;
-    if (prefix) req.headers['x-forwarded-prefix'] = prefix;
-    else delete req.headers['x-forwarded-prefix'];
+    const request: Forwarded = { req, res, worker, path, headers: forwardedHeaders(req, prefix), body: undefined };
     if (hasSmallBody(req)) {
       void readBody(req).then((body) => {
         if (body === null || res.destroyed) return; // the client went away
-        this.#bodies.set(req, body);
-        this.#start(req, res, worker);
+        request.body = body;
+        this.#start(request);
       });
       return;
     }
-    this.#start(req, res, worker);
+    if (hasBody(req)) request.body = req;
+    this.#start(request);
   }
 
-  #start(req: IncomingMessage, res: ServerResponse, worker: Admission): void {
-    const lease = worker.tryLease();
-    if (lease) this.#dispatch(req, res, worker, lease, 0);
-    else void this.#hold(req, res, worker, 0);
+  /** Closes the connections to every worker. */
+  close(): Promise<void> {
+    return this.#upstreams.close();
   }
 
-  #dispatch(req: IncomingMessage, res: ServerResponse, worker: Admission, lease: Lease, attempt: number): void {
-    const state: InFlight = { proxyReq: null, timer: undefined, timedOut: false };
-    this.#inFlight.set(req, state);
-    res.once('close', () => {
-      clearTimeout(state.timer);
+  #start(request: Forwarded): void {
+    const lease = request.worker.tryLease();
+    if (lease) this.#dispatch(request, lease, 0);
+    else void this.#hold(request, 0);
+  }
+
+  #dispatch(request: Forwarded, lease: Lease, attempt: number): void {
+    // A replay goes out on a connection of its own, never a pooled one: when a worker is killed, every pooled
+    // socket to it is dead until each one's close has been seen, so a replay on the pool could meet another
+    // dead socket and turn a read the worker never saw into a 502.
+    const single = attempt > 0 ? this.#upstreams.single(lease.target) : null;
+    const dispatcher: Dispatcher = single ?? this.#upstreams.pool(request.worker.name, lease.target);
+    const handler = new ResponseRelay(request, lease, (error) => {
+      if (single) void single.close().catch(() => {});
+      if (error) this.#failed(request, lease, attempt, error);
+    });
+    request.res.once('close', () => {
+      handler.clientGone();
       lease.release();
     });
-    state.timer = setTimeout(() => {
-      state.timedOut = true;
-      if (state.proxyReq) state.proxyReq.destroy();
-      else this.#gatewayTimeout(res, worker);
-    }, this.#upstreamTimeoutMs);
-
-    // A replay goes out on a connection of its own, never a pooled one: when a worker is killed, every pooled
-    // socket to it is dead until the supervisor has seen each one close, so a replay on the pool could hit
-    // another dead socket (EPIPE) and turn a read the worker never saw into a 502.
-    const agent = attempt > 0 ? false : this.#agentFor(worker.name, lease.target);
-    const body = this.#bodies.get(req);
-    const buffer = body ? Readable.from([body]) : undefined;
-    this.#proxy.web(req, res, { target: lease.target, agent, xfwd: true, headers: UPSTREAM_HEADERS, ...(buffer ? { buffer } : {}) }, (error: Error) => {
-      clearTimeout(state.timer);
-      const code = (error as NodeJS.ErrnoException).code ?? '';
-      if (state.timedOut) {
-        this.#gatewayTimeout(res, worker);
-        return;
-      }
-      if (attempt < MAX_REPLAYS && RETRYABLE.has(code) && canReplay(req, code, body !== undefined) && !res.headersSent && !res.destroyed) {
-        // The worker died or was replaced under this request before answering: replay it, held until the
-        // worker is back, instead of failing a read the client could simply have retried. A refusal means
-        // nothing listens any more: wait for the next process even while this one still looks ready (its
-        // exit may not have been seen yet). A reset on a pooled socket may be a stale keep-alive socket:
-        // replay at once, on a fresh connection; a fresh connection that fails too means the process is
-        // going: wait for the next one, or the replays are spent on a process already dead.
-        lease.release();
-        const notThisProcess = code === 'ECONNREFUSED' || attempt > 0;
-        void this.#hold(req, res, worker, attempt + 1, notThisProcess ? lease.generation : undefined);
-        return;
-      }
-      this.#log.warn({ handle: worker.handle, code, method: req.method }, 'worker connection failed');
-      sendError(res, 502, 'bad_gateway', `the worker for ${worker.label} closed the connection (${code || error.message})`, { handle: worker.handle });
-    });
+    const { req, path, headers, body } = request;
+    dispatcher.dispatch({ method: req.method ?? 'GET', path, headers, body: body ?? null }, handler);
   }
 
   /** Holds the request until the worker is ready (then dispatches it), or answers 503 when it will not be,
    *  or drops it when the client goes away meanwhile. */
-  async #hold(req: IncomingMessage, res: ServerResponse, worker: Admission, attempt: number, refusedBy?: number): Promise<void> {
+  async #hold(request: Forwarded, attempt: number, refusedBy?: number): Promise<void> {
+    const { res, worker } = request;
     const abort = new AbortController();
     const onClose = () => abort.abort();
     res.once('close', onClose);
@@ -147,7 +109,7 @@ export class WorkerProxy {
     res.off('close', onClose);
     if (result.ok) {
       if (res.destroyed) result.release();
-      else this.#dispatch(req, res, worker, result, attempt);
+      else this.#dispatch(request, result, attempt);
       return;
     }
     if (!abort.signal.aborted) {
@@ -155,29 +117,121 @@ export class WorkerProxy {
     }
   }
 
-  #gatewayTimeout(res: ServerResponse, worker: Admission): void {
-    this.#log.warn({ handle: worker.handle, timeout_ms: this.#upstreamTimeoutMs }, 'worker did not answer in time');
-    sendError(res, 504, 'gateway_timeout', `the worker for ${worker.label} did not answer within ${this.#upstreamTimeoutMs} ms`, { handle: worker.handle });
+  /** The upstream request failed before its answer started (or the client left). */
+  #failed(request: Forwarded, lease: Lease, attempt: number, error: Error): void {
+    const { req, res, worker } = request;
+    if (res.destroyed) return; // the client went away: nothing to answer
+    if (res.headersSent) {
+      res.destroy(); // cut mid-answer: the client sees a broken response, never a wrong one
+      return;
+    }
+    const code = errorCode(error);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+      this.#log.warn({ handle: worker.handle, timeout_ms: this.#upstreamTimeoutMs }, 'worker did not answer in time');
+      sendError(res, 504, 'gateway_timeout', `the worker for ${worker.label} did not answer within ${this.#upstreamTimeoutMs} ms`, { handle: worker.handle });
+      return;
+    }
+    const refused = REFUSED.has(code);
+    if (attempt < MAX_REPLAYS && (refused || RESET.has(code)) && canReplay(request, refused)) {
+      // The worker died or was replaced under this request before answering: replay it, held until the
+      // worker is back, instead of failing a read the client could simply have retried. A refusal means
+      // nothing listens any more: wait for the next process even while this one still looks ready (its exit
+      // may not have been seen yet). A reset on a pooled socket may be a stale keep-alive socket: replay at
+      // once, on a fresh connection; a fresh connection that fails too means the process is going: wait for
+      // the next one, or the replays are spent on a process already dead.
+      lease.release();
+      void this.#hold(request, attempt + 1, refused || attempt > 0 ? lease.generation : undefined);
+      return;
+    }
+    this.#log.warn({ handle: worker.handle, code, method: req.method }, 'worker connection failed');
+    sendError(res, 502, 'bad_gateway', `the worker for ${worker.label} closed the connection (${code || error.message})`, { handle: worker.handle });
+  }
+}
+
+interface Forwarded {
+  req: IncomingMessage;
+  res: ServerResponse;
+  worker: Admission;
+  path: string;
+  headers: string[];
+  /** Read ahead (replayable), the request itself (streamed), or none. */
+  body: Buffer | IncomingMessage | undefined;
+}
+
+/** Relays one upstream response to the client as it arrives, pausing the worker when the client is slow. */
+class ResponseRelay implements Dispatcher.DispatchHandler {
+  readonly #res: ServerResponse;
+  readonly #lease: Lease;
+  readonly #done: (error: Error | null) => void;
+  #controller: Dispatcher.DispatchController | null = null;
+  #finished = false;
+
+  constructor(request: Forwarded, lease: Lease, done: (error: Error | null) => void) {
+    this.#res = request.res;
+    this.#lease = lease;
+    this.#done = done;
   }
 
-  #agentFor(name: string, target: UpstreamTarget): Agent {
-    const entry = this.#agents.get(name);
-    if (entry?.target === target) return entry.agent;
-    entry?.agent.destroy();
-    // Keep-alive to each worker: the hot path reuses sockets instead of a handshake per request; no Nagle
-    // delay on the small writes of proxied requests.
-    const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000, noDelay: true });
-    this.#agents.set(name, { target, agent });
-    return agent;
+  /** The client closed its side: stop the upstream request unless the answer is complete. */
+  clientGone(): void {
+    if (!this.#finished) this.#controller?.abort(new ClientGoneError());
   }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#res.destroyed) controller.abort(new ClientGoneError());
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    if (this.#res.destroyed) return;
+    this.#res.writeHead(statusCode, statusMessage, responseHeaders(headers));
+    // A stream (no length known: Server-Sent Events, a long export) gets its headers at once, not with its
+    // first chunk; any other answer's headers leave with its body, in one write.
+    if (headers['content-length'] === undefined) this.#res.flushHeaders();
+    if (String(headers['content-type']).startsWith('text/event-stream')) this.#lease.stream();
+    this.#res.on('drain', () => controller.resume());
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.#finished = true;
+    this.#res.end();
+    this.#done(null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#finished = true;
+    this.#done(error instanceof ClientGoneError ? null : error);
+  }
+}
+
+class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+  constructor() {
+    super('the client went away');
+  }
+}
+
+function errorCode(error: Error): string {
+  const own = (error as NodeJS.ErrnoException).code ?? '';
+  const cause = ((error as { cause?: NodeJS.ErrnoException }).cause?.code ?? '') as string;
+  // undici wraps what the socket said (a reset, a refused connection) in errors of its own.
+  return own === 'UND_ERR_SOCKET' || own === 'UND_ERR_CONNECT' || !own ? cause || own : own;
 }
 
 /** Whether the request can go out again: its body (if any) was kept, and either it is idempotent or it
  *  never reached a process (the connection was refused). */
-function canReplay(req: IncomingMessage, code: string, bodyRead: boolean): boolean {
+function canReplay(request: Forwarded, refused: boolean): boolean {
+  const resendable = request.body === undefined || Buffer.isBuffer(request.body);
+  return resendable && (IDEMPOTENT.has(request.req.method ?? '') || refused);
+}
+
+function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
-  const resendable = bodyRead || ((length === undefined || length === '0') && !req.headers['transfer-encoding']);
-  return resendable && (IDEMPOTENT.has(req.method ?? '') || code === 'ECONNREFUSED');
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 /** A declared body of at most `MAX_REPLAY_BODY` bytes (a chunked or larger one is streamed, not replayed). */

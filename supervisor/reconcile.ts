@@ -5,20 +5,27 @@ import type { WorkerState } from './worker-lifecycle.ts';
 export interface ActualWorker {
   /** The spec it was last given. */
   spec: WorkerSpec;
-  /** Whether it was last told to run or to stop. */
-  goal: 'running' | 'stopped';
+  /** Whether it was last told to run, to stop, or to sleep until a request comes. */
+  goal: 'running' | 'stopped' | 'idle';
   state: WorkerState;
   /** In `backoff`, and the delay is over. */
   retryDue: boolean;
+  /** Ready, and unused (no request, stream or automation) for this long; 0 while in use or not ready. */
+  idleForMs: number;
+  /** Asleep, and a request waits for it. */
+  demanded: boolean;
 }
 
 export type Action =
+  /** A new worker: started, or asleep when `spec.lazy`. */
   | { kind: 'create'; spec: WorkerSpec }
   | { kind: 'remove'; name: string; reason: string }
   | { kind: 'start'; spec: WorkerSpec }
   | { kind: 'stop'; name: string; reason: string }
   | { kind: 'recycle'; spec: WorkerSpec; reason: string }
   | { kind: 'retry'; name: string }
+  /** Unused for `IDLE_TIMEOUT_MS`: stopped until a request comes. */
+  | { kind: 'sleep'; name: string }
   /** Nothing to do for the process; remember the newer spec (a token refreshed by the worker itself). */
   | { kind: 'accept'; spec: WorkerSpec };
 
@@ -43,12 +50,23 @@ export function plan(desired: readonly WorkerSpec[], actual: ReadonlyMap<string,
 }
 
 function planOne(spec: WorkerSpec, worker: ActualWorker): Action | null {
-  if (!spec.enabled) return worker.goal === 'running' ? { kind: 'stop', name: spec.name, reason: 'stop requested' } : null;
+  if (!spec.enabled) return worker.goal !== 'stopped' ? { kind: 'stop', name: spec.name, reason: 'stop requested' } : null;
   if (worker.goal === 'stopped') return { kind: 'start', spec };
+  if (worker.goal === 'idle') {
+    const woken = worker.demanded || spec.wakes !== worker.spec.wakes || spec.restarts !== worker.spec.restarts;
+    if (woken) return { kind: 'start', spec };
+    return sameSpec(spec, worker.spec) ? null : { kind: 'accept', spec };
+  }
   if (spec.restarts !== worker.spec.restarts) return { kind: 'recycle', spec, reason: spec.restartReason };
   if (spec.config !== worker.spec.config) return { kind: 'recycle', spec, reason: 'its credentials file changed' };
   if (worker.state === 'errored' && spec.files !== worker.spec.files) return { kind: 'recycle', spec, reason: 'its files changed' };
   if (worker.retryDue) return { kind: 'retry', name: spec.name };
-  if (spec.files !== worker.spec.files) return { kind: 'accept', spec };
+  if (spec.idleAfterMs > 0 && worker.state === 'ready' && worker.idleForMs >= spec.idleAfterMs) return { kind: 'sleep', name: spec.name };
+  if (!sameSpec(spec, worker.spec)) return { kind: 'accept', spec };
   return null;
+}
+
+/** Equal in everything a worker keeps (its current-profile flag `lazy` only matters at creation). */
+function sameSpec(a: WorkerSpec, b: WorkerSpec): boolean {
+  return a.files === b.files && a.config === b.config && a.restarts === b.restarts && a.wakes === b.wakes && a.port === b.port;
 }

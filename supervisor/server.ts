@@ -1,16 +1,19 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { http } from '../shared/cjs-imports.ts';
 import type Koa from 'koa';
 import { sendError } from '../shared/api-error.ts';
 import { answerClientErrors } from '../shared/http-server.ts';
 import type { Supervisor } from './supervisor.ts';
 import type { WorkerProxy } from './proxy.ts';
+import type { WebSocketProxy } from './websocket-proxy.ts';
 import { routeOf } from './routing.ts';
 import { profilePrefix } from '../shared/profile-url.ts';
 
-/** The supervisor's listener: proxied paths go straight to the proxy (no Koa middleware on the hot path);
- *  everything else is the Koa app (dashboard, supervisor API, health, metrics). */
-export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProxy, app: Koa): Server {
+/** The supervisor's listener: proxied paths go straight to the proxy (no Koa middleware on the hot path),
+ *  WebSocket upgrades of those paths to the WebSocket proxy; everything else is the Koa app (dashboard,
+ *  supervisor API, health, metrics). */
+export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProxy, websockets: WebSocketProxy, app: Koa): Server {
   const appHandler = app.callback();
   // Slow or stalled clients are cut instead of holding sockets: headers must arrive within 10 s, checked
   // every second. Bodies (CSV uploads) and long automations are bounded elsewhere.
@@ -51,6 +54,15 @@ export function createSupervisorServer(supervisor: Supervisor, proxy: WorkerProx
         return;
       }
     }
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const route = routeOf(req.url ?? '/');
+    const worker = route.kind === 'profile' ? supervisor.worker(route.handle) : route.kind === 'api' ? supervisor.apiWorker() : undefined;
+    if (!worker || (route.kind !== 'profile' && route.kind !== 'api')) {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    websockets.upgrade(req, socket, head, worker.admission, route.path, route.kind === 'profile' ? route.prefix : '');
   });
   answerClientErrors(server);
   return server;

@@ -41,6 +41,7 @@ export class Supervisor {
   readonly #startGate = new StartGate(os.availableParallelism());
   #pass: Promise<void> | null = null;
   #again = false;
+  #idleTimer: NodeJS.Timeout | undefined;
   #shuttingDown = false;
 
   constructor(options: SupervisorOptions) {
@@ -111,9 +112,10 @@ export class Supervisor {
     return this.#reconcileAndSettle(handle);
   }
 
-  /** `POST …/:h/start`; resolves once it is ready or has failed. */
+  /** `POST …/:h/start` (also wakes a worker asleep after being idle); resolves once it is ready or has
+   *  failed. */
   startWorker(handle: Handle): Promise<void> {
-    this.#requests.enable(handle);
+    this.#requests.start(handle);
     return this.#reconcileAndSettle(handle);
   }
 
@@ -139,6 +141,7 @@ export class Supervisor {
   /** Stops every worker gracefully, in parallel. */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
+    clearTimeout(this.#idleTimer);
     await this.#pass;
     await Promise.all([...[...this.#workers.values()].map((w) => w.stop('supervisor stopping')), ...this.#stopping]);
   }
@@ -152,11 +155,28 @@ export class Supervisor {
     if (this.#shuttingDown) return;
     const snapshot = await readConfigSnapshot(this.#o.store, this.#o.ports, this.#o.settings.PROFILES);
     if (this.#shuttingDown) return;
-    const desired = desiredState(snapshot, this.#o.pinned, this.#requests);
+    const desired = desiredState(snapshot, { pinned: this.#o.pinned, idleAfterMs: this.#o.settings.IDLE_TIMEOUT_MS }, this.#requests);
     this.#noteCurrent(desired.current);
     this.#desired = desired;
-    const actual = new Map<string, ActualWorker>([...this.#workers].map(([name, w]) => [name, { spec: w.spec, goal: w.goal, state: w.state, retryDue: w.retryDue }]));
+    const actual = new Map<string, ActualWorker>(
+      [...this.#workers].map(([name, w]) => [name, { spec: w.spec, goal: w.goal, state: w.state, retryDue: w.retryDue, idleForMs: w.idleForMs, demanded: w.admission.held > 0 }]),
+    );
     for (const action of plan(desired.workers, actual)) this.#apply(action);
+    this.#wakeForIdle();
+  }
+
+  /** With IDLE_TIMEOUT_MS, a pass when the first ready worker's idle time runs out. */
+  #wakeForIdle(): void {
+    clearTimeout(this.#idleTimer);
+    const timeout = this.#o.settings.IDLE_TIMEOUT_MS;
+    if (timeout <= 0) return;
+    let soonest = Infinity;
+    for (const w of this.#workers.values()) {
+      if (w.state === 'ready' && w.spec.idleAfterMs > 0) soonest = Math.min(soonest, w.idleForMs === 0 ? timeout : timeout - w.idleForMs);
+    }
+    if (soonest === Infinity) return;
+    this.#idleTimer = setTimeout(() => void this.reconcile(), Math.max(50, soonest + 10));
+    this.#idleTimer.unref();
   }
 
   #noteCurrent(next: CurrentProfile): void {
@@ -170,7 +190,9 @@ export class Supervisor {
     if (action.kind === 'create') {
       const worker = this.#newWorker(action.spec);
       this.#workers.set(action.spec.name, worker);
-      if (action.spec.enabled) void worker.start(action.spec);
+      if (!action.spec.enabled) return;
+      if (action.spec.lazy) void worker.sleep('idle stop is on: started by its first request');
+      else void worker.start(action.spec);
       return;
     }
     const name = 'spec' in action ? action.spec.name : action.name;
@@ -196,6 +218,9 @@ export class Supervisor {
       case 'retry':
         void worker.retry();
         return;
+      case 'sleep':
+        void worker.sleep(`unused for ${this.#o.settings.IDLE_TIMEOUT_MS} ms`);
+        return;
       case 'accept':
         worker.accept(action.spec);
         return;
@@ -213,6 +238,7 @@ export class Supervisor {
       ...(this.#o.backoff ? { backoff: this.#o.backoff } : {}),
       onMessage: (message) => this.#onWorkerMessage(spec, message),
       onRetryDue: () => void this.reconcile(),
+      onDemand: () => void this.reconcile(),
       onStateChange: (from, to) => this.#o.log.debug({ handle: handleOf(spec), from, to }, 'worker state'),
       onEvent: (event) => this.#o.onWorkerEvent?.(spec.name, event),
     });

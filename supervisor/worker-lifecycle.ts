@@ -11,7 +11,7 @@ import type { Exit, RunningProcess, Spawner } from './worker-process.ts';
 import { describeWorker, handleOf, type WorkerSpec } from './worker-spec.ts';
 
 /** docs/architecture.md, "The worker state machine". */
-export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopped' | 'backoff' | 'errored';
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopped' | 'idle' | 'backoff' | 'errored';
 
 export interface LastExit {
   code: number | null;
@@ -26,8 +26,8 @@ export interface WorkerStatus {
   /** The profile it serves; `null` for the setup worker. */
   handle: string | null;
   state: WorkerState;
-  /** Why it is draining: a recycle (comes back) or a stop (does not). */
-  draining_for: 'recycle' | 'stop' | null;
+  /** Why it is draining: a recycle (comes back), a stop (does not), or idleness (comes back on demand). */
+  draining_for: 'recycle' | 'stop' | 'idle' | null;
   pid: number | null;
   port: number;
   direct_url: string | null;
@@ -39,6 +39,8 @@ export interface WorkerStatus {
   rss_bytes: number | null;
   held_requests: number;
   in_flight: number;
+  /** The automation running in it (init-all, pull-csv, …), if any. */
+  automation: string | null;
 }
 
 export type WorkerEvent = { kind: 'ready'; spawnSeconds: number } | { kind: 'recycled'; seconds: number } | { kind: 'crashed' };
@@ -55,8 +57,9 @@ export interface LifecycleOptions {
   backoff?: Pick<RestartPolicyOptions, 'baseDelayMs' | 'maxDelayMs' | 'stableAfterMs'>;
   /** A message the lifecycle does not handle itself (a switch). */
   onMessage(message: WorkerMessage): void;
-  /** A backoff delay is over: reconcile decides the retry. */
+  /** A backoff delay is over, or a request waits for a sleeping worker: reconcile decides what to do. */
   onRetryDue(): void;
+  onDemand(): void;
   onStateChange?(previous: WorkerState, next: WorkerState): void;
   /** Measurements for metrics: a process became ready, a recycle finished, a process crashed. */
   onEvent?(event: WorkerEvent): void;
@@ -73,9 +76,11 @@ export class WorkerLifecycle {
   readonly #o: LifecycleOptions;
   readonly #policy: RestartPolicy;
   #spec: WorkerSpec;
-  #goal: 'running' | 'stopped' = 'stopped';
+  #goal: 'running' | 'stopped' | 'idle' = 'stopped';
   #state: WorkerState = 'stopped';
-  #drainingFor: 'recycle' | 'stop' | null = null;
+  #drainingFor: 'recycle' | 'stop' | 'idle' | null = null;
+  /** The automation its process said it runs. */
+  #automation: string | null = null;
   #proc: RunningProcess | null = null;
   #generation = 0;
   /** Where the current process listens (from its `ready` message). */
@@ -117,8 +122,8 @@ export class WorkerLifecycle {
     return this.#spec;
   }
 
-  /** Whether it was last told to run or to stop. */
-  get goal(): 'running' | 'stopped' {
+  /** Whether it was last told to run, to stop, or to sleep until a request comes. */
+  get goal(): 'running' | 'stopped' | 'idle' {
     return this.#goal;
   }
 
@@ -133,6 +138,11 @@ export class WorkerLifecycle {
 
   get pid(): number | null {
     return this.#proc?.running ? this.#proc.pid : null;
+  }
+
+  /** Ready and unused — no request, no stream, no automation — for this long; 0 otherwise. */
+  get idleForMs(): number {
+    return this.#state === 'ready' && this.#automation === null ? this.admission.idleForMs : 0;
   }
 
   /** A newer spec that needs nothing done to the process (its token file was refreshed). */
@@ -179,6 +189,19 @@ export class WorkerLifecycle {
     });
   }
 
+  /** Unused for too long: a graceful stop into `idle`, where the next request holds and asks for a start. */
+  sleep(reason: string): Promise<void> {
+    this.#goal = 'idle';
+    return this.#op(async () => {
+      if (this.#goal !== 'idle' || this.#state === 'idle') return;
+      if (this.#proc?.running) {
+        this.#o.log.info({ handle: handleOf(this.#spec), reason }, 'stopping idle worker');
+        await this.#shutdown('idle');
+      }
+      this.#setState('idle');
+    });
+  }
+
   /** Graceful stop; held requests are answered 503. */
   stop(reason: string): Promise<void> {
     this.#goal = 'stopped';
@@ -219,6 +242,7 @@ export class WorkerLifecycle {
       rss_bytes: pid ? rssBytes(pid) : null,
       held_requests: this.admission.held,
       in_flight: this.admission.inFlight,
+      automation: this.#automation,
     };
   }
 
@@ -251,6 +275,7 @@ export class WorkerLifecycle {
     this.#state = next;
     if (next === 'ready') this.admission.open(this.#target(), this.#generation);
     else if (next === 'stopped' || next === 'errored') this.admission.close(why);
+    else if (next === 'idle') this.admission.dormant(() => this.#o.onDemand());
     else this.admission.hold();
     this.#o.onStateChange?.(previous, next);
   }
@@ -266,6 +291,7 @@ export class WorkerLifecycle {
     const generation = ++this.#generation;
     this.#problem = null;
     this.#address = null;
+    this.#automation = null;
     this.#setState('starting');
     this.#leaveGate();
     this.#leaveGate = (await this.#o.startGate?.enter()) ?? (() => {});
@@ -275,6 +301,7 @@ export class WorkerLifecycle {
         if (generation !== this.#generation) return;
         if (message.type === 'ready') this.#onReady(proc, message.port, message.socket ?? null);
         else if (message.type === 'fatal') this.#problem = { code: message.code, message: message.message, ...(message.port ? { port: message.port } : {}) };
+        else if (message.type === 'automation') this.#automation = message.running;
         else this.#o.onMessage(message);
       },
       onLine: (line, stream) => {
@@ -334,7 +361,7 @@ export class WorkerLifecycle {
   }
 
   /** Holds new requests, waits for in-flight ones (bounded), then stops the process if there is one. */
-  async #shutdown(purpose: 'recycle' | 'stop'): Promise<void> {
+  async #shutdown(purpose: 'recycle' | 'stop' | 'idle'): Promise<void> {
     clearTimeout(this.#backoffTimer);
     clearTimeout(this.#startTimer);
     this.#retryAt = null;
@@ -351,5 +378,6 @@ export class WorkerLifecycle {
     }
     await proc.stop(Math.max(250, deadline - performance.now()));
     this.#drainingFor = null;
+    this.#automation = null;
   }
 }

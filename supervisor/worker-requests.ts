@@ -6,6 +6,7 @@ import type { Handle } from '../shared/handle.ts';
 export class WorkerRequests {
   readonly #disabled = new Set<Handle>();
   readonly #restarts = new Map<Handle, { count: number; reason: string }>();
+  readonly #wakes = new Map<Handle, number>();
 
   /** `POST …/stop`: keep the worker stopped although its files say it should run. */
   disable(handle: Handle): void {
@@ -14,6 +15,12 @@ export class WorkerRequests {
 
   enable(handle: Handle): void {
     this.#disabled.delete(handle);
+  }
+
+  /** `POST …/start`: run it, and wake it if it sleeps after being idle. */
+  start(handle: Handle): void {
+    this.enable(handle);
+    this.#wakes.set(handle, (this.#wakes.get(handle) ?? 0) + 1);
   }
 
   /** A recycle of the worker (it is started if it was stopped). */
@@ -26,10 +33,11 @@ export class WorkerRequests {
   forget(handle: Handle): void {
     this.#disabled.delete(handle);
     this.#restarts.delete(handle);
+    this.#wakes.delete(handle);
   }
 
-  of(handle: Handle): { enabled: boolean; restarts: number; restartReason: string } {
+  of(handle: Handle): { enabled: boolean; restarts: number; restartReason: string; wakes: number } {
     const restart = this.#restarts.get(handle);
-    return { enabled: !this.#disabled.has(handle), restarts: restart?.count ?? 0, restartReason: restart?.reason ?? 'restart requested' };
+    return { enabled: !this.#disabled.has(handle), restarts: restart?.count ?? 0, restartReason: restart?.reason ?? 'restart requested', wakes: this.#wakes.get(handle) ?? 0 };
   }
 }

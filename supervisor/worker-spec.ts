@@ -21,6 +21,12 @@ export interface WorkerSpec {
   restartReason: string;
   /** False after `POST …/stop`, until a start, restart or switch. */
   enabled: boolean;
+  /** `IDLE_TIMEOUT_MS`: stopped after this long unused, started again by its next request; 0: never. */
+  idleAfterMs: number;
+  /** Start requests so far: one more than it has seen wakes a worker that sleeps after being idle. */
+  wakes: number;
+  /** Created asleep, started by its first request (idle stop is on and it is not the current profile). */
+  lazy: boolean;
 }
 
 /** The handle a worker serves, `null` for the setup worker (the API's and the log's `handle`). */

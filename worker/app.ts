@@ -10,6 +10,7 @@ import { browserRoutes } from './routes/browser.ts';
 import { misRoutes } from './routes/mis.ts';
 import { sheetsRoutes } from './routes/sheets.ts';
 import { sessionRoutes } from './routes/session.ts';
+import { eventRoutes } from './routes/events.ts';
 
 export function createWorkerApp(deps: WorkerDeps): Koa {
   const app = new Koa();
@@ -31,6 +32,7 @@ export function createWorkerApp(deps: WorkerDeps): Koa {
     misRoutes(deps),
     sheetsRoutes(deps),
     sessionRoutes(deps),
+    eventRoutes(deps),
   ];
   for (const router of routers) {
     app.use(router.routes());

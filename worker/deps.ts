@@ -6,6 +6,7 @@ import type { Settings } from '../shared/settings.ts';
 import { ApiError } from '../shared/api-error.ts';
 import type { ProfileServices } from './profile-services.ts';
 import type { SessionManager } from './session/session-manager.ts';
+import type { WorkerEvents } from './events.ts';
 
 /** What every route of one worker shares: its profile and the process-wide services. */
 export interface WorkerDeps {
@@ -20,6 +21,7 @@ export interface WorkerDeps {
   session: SessionManager;
   /** `null` for the setup worker. */
   profile: LazyProfile | null;
+  events: WorkerEvents;
 }
 
 /** The profile's services, loaded on first use: a worker whose people never connect Google or automate

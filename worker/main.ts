@@ -8,11 +8,15 @@ import { ProfileStore } from '../shared/profile-store.ts';
 import { answerClientErrors, closeGracefully, listen } from '../shared/http-server.ts';
 import { isSupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
 import { createWorkerApp } from './app.ts';
+import { WorkerEvents } from './events.ts';
+import { eventSocket } from './events-socket.ts';
+import { trimMemoryWhenQuiet } from '../shared/memory-trim.ts';
 import { SessionManager } from './session/session-manager.ts';
 import { LazyProfile } from './deps.ts';
 import { HANDLE_RULES, parseHandle } from '../shared/handle.ts';
 import { profilePrefix } from '../shared/profile-url.ts';
 import type { CurrentProfile } from '../shared/current-profile.ts';
+import { staleBuild } from '../shared/build-check.ts';
 
 // One profile's TAT-MIS instance. Runs under the supervisor (IPC channel present) or alone:
 //   BLAZE_PROFILE=nick.tat PORT=5001 npm run worker
@@ -21,6 +25,13 @@ const supervised = typeof process.send === 'function';
 const notify = (message: WorkerMessage) => {
   if (supervised && process.connected) process.send!(message);
 };
+
+const stale = await staleBuild();
+if (stale) {
+  process.stderr.write(`worker cannot start: ${stale}\n`);
+  notify({ type: 'fatal', code: 'stale_build', message: stale });
+  process.exit(78);
+}
 
 const configDir = resolveConfigDir();
 const { settings, warnings } = await loadSettingsOrExit(configDir, 'worker', (message) =>
@@ -33,17 +44,21 @@ const store = new ProfileStore(configDir, bootLog);
 const selection = await selectProfile();
 const log = bootLog.child({ profile: selection.handle });
 const session = await SessionManager.open(selection.handle, settings, log);
+const events = new WorkerEvents();
 // Google sends the person back here: through the supervisor's public URL when supervised, else directly.
 const publicBase = supervised && selection.handle ? `${settings.PUBLIC_URL}${profilePrefix(selection.handle)}` : `http://localhost:${settings.PORT}`;
 const profile = selection.handle
   ? new LazyProfile(async () => {
       const { createProfileServices } = await import('./profile-services.ts');
-      return createProfileServices({ handle: selection.handle!, store, settings, session, log, notify, redirectUri: `${publicBase}/api/auth/google/callback` });
+      return createProfileServices({ handle: selection.handle!, store, settings, session, log, notify, events, redirectUri: `${publicBase}/api/auth/google/callback` });
     })
   : null;
-const app = createWorkerApp({ handle: selection.handle, store, settings, log, notify, supervised, session, profile });
+const deps = { handle: selection.handle, store, settings, log, notify, supervised, session, profile, events };
+const app = createWorkerApp(deps);
+const upgrade = eventSocket(deps);
 const createServer = () => {
   const server = http.createServer(app.callback());
+  server.on('upgrade', upgrade);
   server.requestTimeout = 0; // long automations (CSV export) may take minutes; the supervisor bounds waits
   server.keepAliveTimeout = 65_000; // longer than the supervisor's upstream agent keeps idle sockets
   answerClientErrors(server);
@@ -61,6 +76,7 @@ async function stop(reason: string, graceMs = settings.STOP_TIMEOUT_MS): Promise
   if (stopping) return;
   stopping = true;
   log.info({ reason }, 'stopping: finishing in-flight requests');
+  events.end();
   const [inTime] = await Promise.all([closeGracefully(server, graceMs), socketServer ? closeGracefully(socketServer, graceMs) : true]);
   if (!inTime) log.warn({ timeout_ms: settings.STOP_TIMEOUT_MS }, 'in-flight requests cut at the stop timeout');
   await profile?.loaded?.browser.close().catch((error) => log.warn({ err: error }, 'Chrome did not close cleanly'));
@@ -97,6 +113,7 @@ try {
   process.exit(code === 'EADDRINUSE' ? 75 : 1);
 }
 const socket = socketServer && socketPath ? await listenOnSocket(socketServer, socketPath) : null;
+trimMemoryWhenQuiet(socketServer ? [server, socketServer] : [server]);
 log.info(
   { port, socket, source: selection.source, first_run: selection.handle === null, config_dir: configDir },
   selection.handle ? `worker for "${selection.handle}" listening on http://${HOST}:${port}` : `setup worker (first-run mode) listening on http://${HOST}:${port}`,

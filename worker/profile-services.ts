@@ -10,6 +10,7 @@ import { SheetsConnection } from './google/sheets.ts';
 import type { CsvReport } from './mis/csv-report.ts';
 import { MisClient } from './mis/mis-client.ts';
 import type { SessionManager } from './session/session-manager.ts';
+import type { WorkerEvents } from './events.ts';
 
 /** Everything one profile's worker holds for it: nothing here is shared with another profile. */
 export interface ProfileServices {
@@ -31,6 +32,7 @@ export function createProfileServices(options: {
   log: Logger;
   redirectUri: string;
   notify(message: WorkerMessage): void;
+  events: WorkerEvents;
 }): ProfileServices {
   const { handle, store, settings, session, log } = options;
   const paths = store.profilePaths(handle);
@@ -45,10 +47,17 @@ export function createProfileServices(options: {
       userDataDir: paths.chromeDir,
       downloadsDir: paths.downloads,
       log,
-      onPid: (pid) => options.notify({ type: 'browser', pid }),
+      onPid: (pid) => {
+        options.notify({ type: 'browser', pid });
+        options.events.publish({ type: 'browser', ready: pid !== null, pid });
+      },
     }),
     mis: new MisClient(log),
-    automation: new AutomationLock(),
+    automation: new AutomationLock((running) => {
+      // The supervisor never idle-stops a worker in the middle of an automation.
+      options.notify({ type: 'automation', running });
+      options.events.publish({ type: 'automation', running });
+    }),
     csv: { current: null },
   };
 }

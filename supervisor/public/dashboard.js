@@ -66,7 +66,7 @@ function row(w) {
   const actions = handle
     ? [
         button('Restart', () => act('POST', `/supervisor/api/workers/${handle}/restart`)),
-        w.state === 'stopped'
+        w.state === 'stopped' || w.state === 'idle'
           ? button('Start', () => act('POST', `/supervisor/api/workers/${handle}/start`))
           : button('Stop', () => act('POST', `/supervisor/api/workers/${handle}/stop`)),
         w.is_current ? null : button('Make current', () => act('POST', '/supervisor/api/current', { handle })),

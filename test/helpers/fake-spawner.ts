@@ -2,6 +2,7 @@
 // object the test drives (ready, crash, hang), and every spawn and stop is recorded.
 import type { Exit, ProcessHooks, RunningProcess, Spawner } from '../../supervisor/worker-process.ts';
 import type { WorkerSpec } from '../../supervisor/worker-spec.ts';
+import type { WorkerMessage } from '../../shared/ipc.ts';
 
 /** What a fake process does by itself once spawned. */
 export type Behaviour = 'ready' | 'crash' | 'hang';
@@ -32,6 +33,11 @@ export class FakeProcess implements RunningProcess {
   /** Says `ready`, as a worker does once it listens. */
   ready(): void {
     if (this.running) this.#hooks.onMessage({ type: 'ready', port: this.spec.port || 45_000, socket: null });
+  }
+
+  /** An IPC message from the worker. */
+  message(message: WorkerMessage): void {
+    if (this.running) this.#hooks.onMessage(message);
   }
 
   line(text: string): void {
@@ -94,5 +100,5 @@ export class FakeSpawner {
 
 /** A profile worker's spec, as the desired state would make it. */
 export function testSpec(name: string, changes: Partial<WorkerSpec> = {}): WorkerSpec {
-  return { name, role: 'profile', port: 7001, config: 'c1', files: 'c1.t1', restarts: 0, restartReason: 'restart requested', enabled: true, ...changes };
+  return { name, role: 'profile', port: 7001, config: 'c1', files: 'c1.t1', restarts: 0, restartReason: 'restart requested', enabled: true, idleAfterMs: 0, wakes: 0, lazy: false, ...changes };
 }

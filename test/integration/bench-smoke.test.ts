@@ -27,6 +27,8 @@ test('every benchmark runs at tiny size and prints its table', { timeout: 240_00
     'cold start',
     'idle worker RSS',
     'supervisor RSS',
+    'first request to an idle-stopped worker',
+    'IDLE_TIMEOUT_MS on: RSS of supervisor + workers',
     'switch',
     'recycles under 200 req/s: failed requests',
     'healing',

@@ -27,7 +27,7 @@ async function withConfig(profiles: string[], fn: (c: { config: TestConfigDir; r
 test('no valid profile: one setup worker, no current profile', () =>
   withConfig([], async ({ config, read }) => {
     await config.addCredentials('creds.only'); // credentials without a token are not a profile yet
-    const desired = desiredState(await read(), null, new WorkerRequests());
+    const desired = desiredState(await read(), { pinned: null, idleAfterMs: 0 }, new WorkerRequests());
     assert.deepEqual(desired.current, { handle: null, source: 'none' });
     assert.equal(desired.workers.length, 1);
     assert.equal(desired.workers[0]!.name, SETUP_WORKER);
@@ -37,7 +37,7 @@ test('no valid profile: one setup worker, no current profile', () =>
 
 test('valid profiles, sorted, each with a stable port saved to ports.json; the first is current', () =>
   withConfig(['zeta', 'alpha', 'mid'], async ({ config, read }) => {
-    const desired = desiredState(await read(), null, new WorkerRequests());
+    const desired = desiredState(await read(), { pinned: null, idleAfterMs: 0 }, new WorkerRequests());
     assert.deepEqual(
       desired.workers.map((w) => [w.name, w.role, w.port, w.enabled]),
       [
@@ -53,7 +53,7 @@ test('valid profiles, sorted, each with a stable port saved to ports.json; the f
 test('PROFILES limits the workers and the current profile to the shard', () =>
   withConfig(['a', 'b', 'c'], async ({ config, read }) => {
     await config.writeJson('last_profile.json', { last_profile: 'a' });
-    const desired = desiredState(await read(['b', 'c']), null, new WorkerRequests());
+    const desired = desiredState(await read(['b', 'c']), { pinned: null, idleAfterMs: 0 }, new WorkerRequests());
     assert.deepEqual(desired.workers.map((w) => w.name), ['b', 'c']);
     assert.deepEqual(desired.current, { handle: 'b', source: 'first_valid' }, 'a is outside the shard');
     assert.deepEqual(await config.readJson('ports.json'), { b: 7001, c: 7002 }, 'no port for profiles of other shards');
@@ -63,27 +63,27 @@ test('the current profile: pinned → last_profile.json → first valid, each on
   withConfig(['a', 'b', 'c'], async ({ config, read }) => {
     const requests = new WorkerRequests();
     await config.writeJson('last_profile.json', { last_profile: 'b' });
-    assert.deepEqual(desiredState(await read(), null, requests).current, { handle: 'b', source: 'last_profile' });
-    assert.deepEqual(desiredState(await read(), 'c', requests).current, { handle: 'c', source: 'BLAZE_PROFILE' });
-    assert.deepEqual(desiredState(await read(), 'gone', requests).current, { handle: 'b', source: 'last_profile' });
+    assert.deepEqual(desiredState(await read(), { pinned: null, idleAfterMs: 0 }, requests).current, { handle: 'b', source: 'last_profile' });
+    assert.deepEqual(desiredState(await read(), { pinned: 'c', idleAfterMs: 0 }, requests).current, { handle: 'c', source: 'BLAZE_PROFILE' });
+    assert.deepEqual(desiredState(await read(), { pinned: 'gone', idleAfterMs: 0 }, requests).current, { handle: 'b', source: 'last_profile' });
     await fs.rm(config.file('tokens/token_b.json'));
-    assert.deepEqual(desiredState(await read(), null, requests).current, { handle: 'a', source: 'first_valid' });
+    assert.deepEqual(desiredState(await read(), { pinned: null, idleAfterMs: 0 }, requests).current, { handle: 'a', source: 'first_valid' });
   }));
 
 test('a changed credentials file changes the fingerprint that recycles; a token change only the files fingerprint', () =>
   withConfig(['a', 'b'], async ({ config, read }) => {
     const requests = new WorkerRequests();
-    const before = desiredState(await read(), null, requests).workers;
-    assert.deepEqual(desiredState(await read(), null, requests).workers, before, 'reading twice changes nothing');
+    const before = desiredState(await read(), { pinned: null, idleAfterMs: 0 }, requests).workers;
+    assert.deepEqual(desiredState(await read(), { pinned: null, idleAfterMs: 0 }, requests).workers, before, 'reading twice changes nothing');
 
     await config.addCredentials('a', { project_id: 'rotated' });
-    const afterCredentials = desiredState(await read(), null, requests).workers;
+    const afterCredentials = desiredState(await read(), { pinned: null, idleAfterMs: 0 }, requests).workers;
     assert.notEqual(afterCredentials[0]!.config, before[0]!.config);
     assert.notEqual(afterCredentials[0]!.files, before[0]!.files);
     assert.deepEqual(afterCredentials[1], before[1], 'b is untouched');
 
     await config.writeJson('tokens/token_a.json', { token: 'ya29.refreshed', refresh_token: '1//r' });
-    const afterToken = desiredState(await read(), null, requests).workers;
+    const afterToken = desiredState(await read(), { pinned: null, idleAfterMs: 0 }, requests).workers;
     assert.equal(afterToken[0]!.config, afterCredentials[0]!.config, 'a token refresh does not recycle');
     assert.notEqual(afterToken[0]!.files, afterCredentials[0]!.files);
   }));
@@ -93,14 +93,14 @@ test('requests made through the API are part of the desired state', () =>
     const requests = new WorkerRequests();
     requests.disable('a');
     requests.restart('b', 'switched to this profile');
-    const [a, b] = desiredState(await read(), null, requests).workers;
+    const [a, b] = desiredState(await read(), { pinned: null, idleAfterMs: 0 }, requests).workers;
     assert.equal(a!.enabled, false);
     assert.equal(a!.restarts, 0);
     assert.equal(b!.enabled, true);
     assert.equal(b!.restarts, 1);
     assert.equal(b!.restartReason, 'switched to this profile');
     requests.restart('a', 'restart requested');
-    const [again] = desiredState(await read(), null, requests).workers;
+    const [again] = desiredState(await read(), { pinned: null, idleAfterMs: 0 }, requests).workers;
     assert.equal(again!.enabled, true, 'a restart also enables');
     assert.equal(again!.restarts, 1);
   }));

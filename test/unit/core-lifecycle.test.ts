@@ -26,6 +26,7 @@ function lifecycle(options: { startTimeoutMs?: number; maxRestarts?: number } = 
     onRetryDue: () => {
       retriesDue += 1;
     },
+    onDemand() {},
     onStateChange: (_from, to) => states.push(to),
   });
   return { worker, spawner, states, retriesDue: () => retriesDue };
@@ -157,4 +158,47 @@ test('operations run one at a time: a stop asked for during a start wins, and no
   await worker.settled();
   assert.equal(worker.state, 'stopped');
   assert.ok(spawner.spawned.every((p) => !p.running));
+});
+
+test('idle: unused time counts only while ready with no request, stream or automation; sleep holds requests and asks for a start', async () => {
+  let demands = 0;
+  const spawner = new FakeSpawner();
+  const worker = new WorkerLifecycle(spec({ idleAfterMs: 1000 }), {
+    spawn: spawner.spawn,
+    settings: { START_TIMEOUT_MS: 2000, STOP_TIMEOUT_MS: 1000, MAX_RESTARTS: 5, RESTART_WINDOW_MS: 60_000 },
+    log: createLogger({ level: 'silent' }),
+    logDestination: { write() {} },
+    onMessage() {},
+    onRetryDue() {},
+    onDemand: () => {
+      demands += 1;
+    },
+  });
+  await worker.start(spec());
+  await worker.settled();
+  await waitFor('some unused time', () => worker.idleForMs > 20);
+  const lease = worker.admission.tryLease()!;
+  assert.equal(worker.idleForMs, 0, 'a request in flight');
+  lease.stream();
+  assert.equal(worker.idleForMs, 0, 'a stream open');
+  lease.release();
+  spawner.last('nick.tat')!.message({ type: 'automation', running: 'pull-csv' });
+  assert.equal(worker.idleForMs, 0, 'an automation running');
+  assert.equal(worker.status().automation, 'pull-csv');
+  spawner.last('nick.tat')!.message({ type: 'automation', running: null });
+  await waitFor('unused again', () => worker.idleForMs > 0);
+
+  await worker.sleep('unused');
+  assert.equal(worker.state, 'idle');
+  assert.equal(worker.goal, 'idle');
+  assert.equal(spawner.last('nick.tat')!.endedBy, 'stop');
+  const held = worker.admission.acquire(5000);
+  const second = worker.admission.acquire(5000);
+  assert.equal(demands, 1, 'the first held request asks for a start, once');
+  await worker.start(spec());
+  const [a, b] = await Promise.all([held, second]);
+  assert.ok(isLease(a) && isLease(b), 'both held requests were served');
+  a.release();
+  b.release();
+  await worker.stop('test over');
 });

@@ -19,7 +19,7 @@ import { waitFor } from '../helpers/processes.ts';
 // ——— the plan ———
 
 const spec = testSpec;
-const actual = (s: WorkerSpec, changes: Partial<ActualWorker> = {}): ActualWorker => ({ spec: s, goal: 'running', state: 'ready', retryDue: false, ...changes });
+const actual = (s: WorkerSpec, changes: Partial<ActualWorker> = {}): ActualWorker => ({ spec: s, goal: 'running', state: 'ready', retryDue: false, idleForMs: 0, demanded: false, ...changes });
 const world = (...workers: ActualWorker[]) => new Map(workers.map((w) => [w.spec.name, w]));
 
 test('plan: what should exist and does not is created; what exists and should not is removed', () => {
@@ -55,6 +55,25 @@ test('plan: disabled stops, enabled starts, errored waits for a change of its fi
   assert.deepEqual(plan([spec('a', { files: 'c1.t2' })], world(errored)), [{ kind: 'recycle', spec: spec('a', { files: 'c1.t2' }), reason: 'its files changed' }]);
   assert.deepEqual(plan([spec('a')], world(actual(spec('a'), { state: 'backoff', retryDue: false }))), []);
   assert.deepEqual(plan([spec('a')], world(actual(spec('a'), { state: 'backoff', retryDue: true }))), [{ kind: 'retry', name: 'a' }]);
+});
+
+test('plan: with idle stop, a worker unused long enough sleeps; a request or a start wakes it; a new non-current one is created asleep', () => {
+  const idle = spec('a', { idleAfterMs: 1000 });
+  assert.deepEqual(plan([idle], world(actual(idle, { idleForMs: 999 }))), []);
+  assert.deepEqual(plan([idle], world(actual(idle, { idleForMs: 1000 }))), [{ kind: 'sleep', name: 'a' }]);
+  assert.deepEqual(plan([idle], world(actual(idle, { idleForMs: 5000, state: 'starting' }))), [], 'only a ready worker goes to sleep');
+  assert.deepEqual(plan([spec('a')], world(actual(spec('a'), { idleForMs: 10_000_000 }))), [], 'never without IDLE_TIMEOUT_MS');
+
+  const asleep = actual(idle, { goal: 'idle', state: 'idle' });
+  assert.deepEqual(plan([idle], world(asleep)), []);
+  assert.deepEqual(plan([idle], world({ ...asleep, demanded: true })), [{ kind: 'start', spec: idle }]);
+  const woken = spec('a', { idleAfterMs: 1000, wakes: 1 });
+  assert.deepEqual(plan([woken], world(asleep)), [{ kind: 'start', spec: woken }]);
+  const rotated = spec('a', { idleAfterMs: 1000, config: 'c2', files: 'c2.t1' });
+  assert.deepEqual(plan([rotated], world(asleep)), [{ kind: 'accept', spec: rotated }], 'a sleeping worker starts with its new files when it wakes');
+
+  const lazy = spec('b', { idleAfterMs: 1000, lazy: true });
+  assert.deepEqual(plan([lazy], world()), [{ kind: 'create', spec: lazy }]);
 });
 
 // ——— the loop, against a fake spawner ———
@@ -240,4 +259,36 @@ test('loop: crash → backoff → retried; a crash loop → errored until its fi
       assert.equal(spawner.of('ok').length, 1, 'the other worker was never touched');
     },
     { MAX_RESTARTS: '3' },
+  ));
+
+test('loop: with IDLE_TIMEOUT_MS only the current profile starts; a request wakes another; unused workers go back to sleep', () =>
+  withSupervisor(
+    ['a', 'b', 'c'],
+    async ({ spawner, supervisor, state, waitState }) => {
+      await supervisor.reconcile();
+      await waitState('a', 'ready');
+      assert.equal(state('b'), 'idle');
+      assert.equal(state('c'), 'idle');
+      assert.equal(spawner.of('b').length, 0, 'b was never started');
+
+      // a request for b is held, asks for b to start, and gets its lease once b is ready
+      const lease = await supervisor.worker('b')!.admission.acquire(3000);
+      assert.ok(lease.ok, 'the request was answered, not refused');
+      assert.equal(state('b'), 'ready');
+      assert.equal(spawner.of('b').length, 1);
+      lease.release();
+
+      // unused for IDLE_TIMEOUT_MS: back to sleep, gracefully; a lease held keeps a worker awake
+      const busy = supervisor.worker('a')!.admission.tryLease()!;
+      await waitState('b', 'idle');
+      assert.equal(spawner.last('b')!.endedBy, 'stop');
+      assert.equal(state('a'), 'ready', 'a is in use');
+      busy.release();
+      await waitState('a', 'idle');
+
+      // the dashboard's Start wakes a sleeping worker
+      await supervisor.startWorker('c');
+      assert.equal(state('c'), 'ready');
+    },
+    { IDLE_TIMEOUT_MS: '400' },
   ));
