@@ -61,7 +61,8 @@ export async function startSupervisor(profiles: string[], env: Record<string, st
     workers,
     worker: async (h) => (await workers()).find((w) => w.handle === h),
     async waitAllReady(count, timeoutMs = 30_000) {
-      await waitFor(`${count} workers ready`, async () => (await workers()).filter((w) => w.state === 'ready').length >= count, timeoutMs);
+      // /healthz counts states without reading every worker's memory, so watching costs the start little.
+      await waitFor(`${count} workers ready`, async () => ((await getJson(`${url}/healthz`)).workers.ready ?? 0) >= count, timeoutMs);
     },
     async stop() {
       proc.child.kill('SIGTERM');

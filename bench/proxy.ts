@@ -5,6 +5,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { once } from 'node:events';
 import { PROJECT_ROOT } from '../shared/paths.ts';
+import { workerSocketPath } from '../supervisor/worker-socket.ts';
 import { freePort, getJson, killGroup, mb, median, spawnQuiet, startSupervisor, waitFor, wrk, type Row, type Size } from './lib.ts';
 
 const HANDLE = 'bench';
@@ -23,6 +24,8 @@ export async function run(size: Size): Promise<Row[]> {
 
     const chp = await startChp(worker.direct_url);
     cleanups.push(chp.stop);
+    const bare = await startBareUndici(workerSocketPath(sup.config.dir, HANDLE));
+    cleanups.push(bare.stop);
     const nginx = await startNginx(worker.direct_url);
     if (nginx) cleanups.push(nginx.stop);
 
@@ -31,9 +34,10 @@ export async function run(size: Size): Promise<Row[]> {
       ['direct', direct],
       ['supervisor', through],
       ['configurable-http-proxy', `${chp.url}/healthz`],
+      ['bare undici proxy', `${bare.url}/p/${HANDLE}/healthz`],
       ...(nginx ? ([['nginx', `${nginx.url}/healthz`]] as [string, string][]) : []),
     ];
-    const rounds = full ? 3 : 1;
+    const rounds = full ? 5 : 1;
     const seconds = full ? 5 : 1;
     const rps = new Map<string, number[]>(targets.map(([name]) => [name, []]));
     const failures = new Map<string, number>();
@@ -54,13 +58,14 @@ export async function run(size: Size): Promise<Row[]> {
     const vsChp = m('supervisor') / m('configurable-http-proxy');
     rows.push({ figure: 'supervisor ÷ configurable-http-proxy', value: vsChp.toFixed(2), target: '≥ 2.0', met: vsChp >= 2 });
     rows.push({ figure: 'supervisor ÷ direct', value: vsDirect.toFixed(2), target: '≥ 0.6', met: vsDirect >= 0.6 });
+    rows.push({ figure: 'supervisor ÷ bare undici proxy', value: (m('supervisor') / m('bare undici proxy')).toFixed(2), target: '(reference: the same transport, nothing else)', met: null });
     if (nginx) rows.push({ figure: 'supervisor ÷ nginx', value: (m('supervisor') / m('nginx')).toFixed(2), target: '(reference)', met: null });
 
     // Added latency: one connection, interleaved rounds, wrk's own percentiles.
-    const p50 = { direct: [] as number[], supervisor: [] as number[] };
-    const p99 = { direct: [] as number[], supervisor: [] as number[] };
+    const p50 = { direct: [] as number[], supervisor: [] as number[], bare: [] as number[] };
+    const p99 = { direct: [] as number[], supervisor: [] as number[], bare: [] as number[] };
     for (let round = 0; round < rounds; round++) {
-      for (const [name, url] of [['direct', direct], ['supervisor', through]] as const) {
+      for (const [name, url] of [['direct', direct], ['supervisor', through], ['bare', `${bare.url}/p/${HANDLE}/healthz`]] as const) {
         const result = await wrk(url, { connections: 1, seconds: full ? 4 : 1 });
         p50[name].push(result.p50);
         p99[name].push(result.p99);
@@ -70,6 +75,7 @@ export async function run(size: Size): Promise<Row[]> {
     rows.push({ figure: 'latency direct p50 / p99 (µs, 1 conn)', value: `${median(p50.direct).toFixed(0)} / ${median(p99.direct).toFixed(0)}`, target: '', met: null });
     rows.push({ figure: 'latency supervisor p50 / p99 (µs, 1 conn)', value: `${median(p50.supervisor).toFixed(0)} / ${median(p99.supervisor).toFixed(0)}`, target: '', met: null });
     rows.push({ figure: 'added latency p50 (µs)', value: added50.toFixed(0), target: '≤ 120', met: added50 <= 120, note: `p99 added ${(median(p99.supervisor) - median(p99.direct)).toFixed(0)} µs` });
+    rows.push({ figure: 'added latency p50 of the bare undici proxy (µs)', value: (median(p50.bare) - median(p50.direct)).toFixed(0), target: '(reference)', met: null });
 
     rows.push(...(await upload(sup.url, worker.direct_url, sup.config.file('downloads', HANDLE), full)));
     return rows;
@@ -89,7 +95,7 @@ async function upload(supUrl: string, directUrl: string, downloads: string, full
     const stored = await fs.readFile(path.join(downloads, body.file));
     return { mbps: csv.length / 2 ** 20 / seconds, identical: stored.equals(csv) };
   };
-  const runs = full ? 5 : 1;
+  const runs = full ? 7 : 1;
   const direct: number[] = [];
   const through: number[] = [];
   let identical = true;
@@ -116,6 +122,15 @@ function makeCsv(bytes: number): Buffer {
     size += line.length + 1;
   }
   return Buffer.from(`${lines.join('\n')}\n`);
+}
+
+async function startBareUndici(socketPath: string | null) {
+  if (!socketPath) throw new Error('the worker has no Unix socket to proxy to');
+  const port = await freePort();
+  const child = spawnQuiet(process.execPath, [path.join(PROJECT_ROOT, 'bench', 'bare-undici-proxy.ts'), socketPath, String(port)]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('the bare undici proxy', () => getJson(`${url}/p/${HANDLE}/healthz`).catch(() => null), 20_000);
+  return { url, stop: () => killGroup(child) };
 }
 
 async function startChp(target: string) {

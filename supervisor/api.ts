@@ -22,9 +22,6 @@ export function supervisorApi(supervisor: Supervisor, options: { token: string |
   const answer = (handle: Handle) => ({ success: true, worker: supervisor.list().find((w) => w.handle === handle) ?? null });
 
   router.get('/healthz', (ctx) => {
-    const workers = supervisor.list();
-    const byState: Record<string, number> = {};
-    for (const w of workers) byState[w.state] = (byState[w.state] ?? 0) + 1;
     ctx.body = {
       success: true,
       status: 'ok',
@@ -32,7 +29,7 @@ export function supervisorApi(supervisor: Supervisor, options: { token: string |
       uptime_ms: Math.round(performance.now() - options.startedAt),
       current: supervisor.current,
       first_run: supervisor.firstRun,
-      workers: byState,
+      workers: supervisor.countByState(),
     };
   });
 

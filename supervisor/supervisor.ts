@@ -77,6 +77,13 @@ export class Supervisor {
     });
   }
 
+  /** How many workers are in each state: cheap, for health checks (`list` reads each process's memory). */
+  countByState(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const w of this.#workers.values()) counts[w.state] = (counts[w.state] ?? 0) + 1;
+    return counts;
+  }
+
   /** Asks for a reconciliation pass; concurrent asks share one extra pass. Resolves when the state asked
    *  for has been acted on (the actions are under way, not finished: see `settled`). */
   reconcile(): Promise<void> {
