@@ -11,15 +11,18 @@ export type WorkerMessage =
   | { type: 'fatal'; code: 'port_conflict' | 'startup_failed' | 'stale_build'; message: string; port?: number }
   /** The worker's Chrome started (pid) or went away (null): killed with the worker if it ever has to be. */
   | { type: 'browser'; pid: number | null }
-  /** An automation started (its name) or ended (null): a worker is never idle-stopped in the middle of one. */
-  | { type: 'automation'; running: string | null };
+  /** What the worker is in the middle of, at every change, each with the most it may take: the supervisor
+   *  waits for it before a recycle (no longer than that) and never idle-stops a worker at work. */
+  | { type: 'work'; running: { name: string; limit_ms: number }[] }
+  /** The restore of the profile's work after a start: under way, or done (and what could not come back). */
+  | { type: 'restore'; state: 'restoring' | 'done'; failed: string[] };
 
 /** Messages the supervisor sends a worker. */
 export type SupervisorMessage = { type: 'shutdown' };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   const type = (value as { type?: unknown } | null)?.type;
-  return type === 'ready' || type === 'switch' || type === 'fatal' || type === 'browser' || type === 'automation';
+  return type === 'ready' || type === 'switch' || type === 'fatal' || type === 'browser' || type === 'work' || type === 'restore';
 }
 
 export function isSupervisorMessage(value: unknown): value is SupervisorMessage {

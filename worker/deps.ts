@@ -7,6 +7,7 @@ import { ApiError } from '../shared/api-error.ts';
 import type { ProfileServices } from './profile-services.ts';
 import type { SessionManager } from './session/session-manager.ts';
 import type { WorkerEvents } from './events.ts';
+import type { RestoreState } from './restore.ts';
 
 /** What every route of one worker shares: its profile and the process-wide services. */
 export interface WorkerDeps {
@@ -22,6 +23,8 @@ export interface WorkerDeps {
   /** `null` for the setup worker. */
   profile: LazyProfile | null;
   events: WorkerEvents;
+  /** What the restore after the start brought back. */
+  restore: RestoreState;
 }
 
 /** The profile's services, loaded on first use: a worker whose people never connect Google or automate

@@ -1,10 +1,13 @@
+import type { RestoreStatus } from './restore.ts';
+
 /** What happens in a worker that its pages follow live: Chrome started or gone, an automation started or
- *  ended. Published by the profile's services, streamed by `GET /api/events` (Server-Sent Events, or a
+ *  ended, the restore after a start. Published by the profile's services, streamed by `GET /api/events` (Server-Sent Events, or a
  *  WebSocket on the same path). `at`: when it happened, in ms since the epoch. */
 export type WorkerEvent =
-  | { type: 'status'; at: number; browser: { ready: boolean; pid: number | null }; automation: string | null }
+  | { type: 'status'; at: number; browser: { ready: boolean; pid: number | null }; automation: string | null; restore: RestoreStatus | null }
   | { type: 'browser'; at: number; ready: boolean; pid: number | null }
-  | { type: 'automation'; at: number; running: string | null };
+  | { type: 'automation'; at: number; running: string | null }
+  | ({ type: 'restore'; at: number } & RestoreStatus);
 
 type Published = WorkerEvent extends infer E ? (E extends WorkerEvent ? Omit<E, 'at'> : never) : never;
 

@@ -11,6 +11,7 @@ import { createWorkerApp } from './app.ts';
 import { WorkerEvents } from './events.ts';
 import { eventSocket } from './events-socket.ts';
 import { trimMemoryWhenQuiet } from '../shared/memory-trim.ts';
+import { Restore, RestoreState } from './restore.ts';
 import { SessionManager } from './session/session-manager.ts';
 import { LazyProfile } from './deps.ts';
 import { HANDLE_RULES, parseHandle } from '../shared/handle.ts';
@@ -53,7 +54,7 @@ const profile = selection.handle
       return createProfileServices({ handle: selection.handle!, store, settings, session, log, notify, events, redirectUri: `${publicBase}/api/auth/google/callback` });
     })
   : null;
-const deps = { handle: selection.handle, store, settings, log, notify, supervised, session, profile, events };
+const deps = { handle: selection.handle, store, settings, log, notify, supervised, session, profile, events, restore: new RestoreState() };
 const app = createWorkerApp(deps);
 const upgrade = eventSocket(deps);
 const createServer = () => {
@@ -119,6 +120,8 @@ log.info(
   selection.handle ? `worker for "${selection.handle}" listening on http://${HOST}:${port}` : `setup worker (first-run mode) listening on http://${HOST}:${port}`,
 );
 notify({ type: 'ready', port, socket });
+// After any restart, the profile's work comes back by itself; nothing waits for it.
+void new Restore(deps).run().catch((error) => log.error({ err: error }, 'the restore after the start failed'));
 
 /** The profile this process serves. Under the supervisor exactly the one it was started for (a setup worker
  *  serves none): a BLAZE_PROFILE that is not a valid profile stops the start. Alone, the guide's

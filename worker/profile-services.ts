@@ -4,6 +4,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { ProfileStore } from '../shared/profile-store.ts';
 import type { Settings } from '../shared/settings.ts';
 import { AutomationLock } from './automation-lock.ts';
+import { WorkInProgress } from './work-in-progress.ts';
 import { BrowserSession } from './browser/browser-session.ts';
 import { GoogleAccount } from './google/google-account.ts';
 import { SheetsConnection } from './google/sheets.ts';
@@ -20,6 +21,8 @@ export interface ProfileServices {
   browser: BrowserSession;
   mis: MisClient;
   automation: AutomationLock;
+  /** Everything in progress (automations, Sheets loads, the restore): the supervisor waits for it. */
+  work: WorkInProgress;
   /** The loaded MIS CSV (volatile; the session remembers only which file it was). */
   csv: { current: CsvReport | null };
 }
@@ -37,6 +40,8 @@ export function createProfileServices(options: {
   const { handle, store, settings, session, log } = options;
   const paths = store.profilePaths(handle);
   const google = new GoogleAccount({ handle, store, log, redirectUri: options.redirectUri });
+  // The supervisor never recycles (until it is done, within its limit) nor idle-stops a worker at work.
+  const work = new WorkInProgress((running) => options.notify({ type: 'work', running }));
   return {
     handle,
     google,
@@ -53,11 +58,8 @@ export function createProfileServices(options: {
       },
     }),
     mis: new MisClient(log),
-    automation: new AutomationLock((running) => {
-      // The supervisor never idle-stops a worker in the middle of an automation.
-      options.notify({ type: 'automation', running });
-      options.events.publish({ type: 'automation', running });
-    }),
+    automation: new AutomationLock(work, (running) => options.events.publish({ type: 'automation', running })),
+    work,
     csv: { current: null },
   };
 }

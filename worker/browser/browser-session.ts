@@ -22,6 +22,8 @@ export class BrowserSession {
   #launching: Promise<Browser> | null = null;
   #page: Page | null = null;
   #lastCrash: string | null = null;
+  /** The MIS this Chrome logged into, while it stays open. */
+  #misUrl: string | null = null;
 
   constructor(options: BrowserSessionOptions) {
     this.#o = options;
@@ -35,8 +37,15 @@ export class BrowserSession {
     return {
       ready: this.ready,
       instance: this.ready ? { pid: this.#browser!.process()?.pid ?? null, user_data_dir: this.#o.userDataDir, download_dir: this.#o.downloadsDir } : null,
+      mis_logged_in: this.ready && this.#misUrl !== null,
+      mis_url: this.ready ? this.#misUrl : null,
       last_crash: this.#lastCrash,
     };
+  }
+
+  /** The page logged into the MIS at `url`. */
+  markLoggedIn(url: string): void {
+    this.#misUrl = url;
   }
 
   browser(): Promise<Browser> {
@@ -61,6 +70,7 @@ export class BrowserSession {
     const browser = this.#browser;
     this.#browser = null;
     this.#page = null;
+    this.#misUrl = null;
     if (!browser) return;
     const proc = browser.process();
     try {
@@ -122,6 +132,7 @@ export class BrowserSession {
       if (this.#browser !== browser) return; // closed on purpose
       this.#browser = null;
       this.#page = null;
+      this.#misUrl = null;
       this.#lastCrash = new Date().toISOString();
       this.#o.log.error({ pid }, 'Chrome exited unexpectedly; it is started again on the next automation');
       this.#o.onPid(null);

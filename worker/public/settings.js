@@ -34,6 +34,7 @@ async function loadProfiles() {
           p.registered && !p.is_active
             ? [
                 el('button', { type: 'button', 'data-action': 'switch', onclick: (e) => run(e.currentTarget, errorEl, async () => {
+                  if (!(await switchClosesChromeConfirmed(p.handle))) return;
                   const r = await api('POST', 'api/profile/switch', { handle: p.handle });
                   return r.message;
                 }, $('profiles-ok')) }, 'Make current'),
@@ -50,6 +51,30 @@ async function loadProfiles() {
   );
 }
 
+/** A switch restarts the target's worker, which closes its Chrome: say so before (the restore opens it again). */
+async function switchClosesChromeConfirmed(handle) {
+  const status = await api('GET', `../${handle}/api/browser-status`).catch(() => null);
+  if (!status?.ready) return true;
+  return confirm(`Making "${handle}" current restarts its worker: its Chrome${status.mis_logged_in ? ' (logged into the MIS)' : ''} closes, and is opened and logged in again right after; its CSV and spreadsheet come back.`);
+}
+
+/** What the last restart brought back, and what it could not (with the reason and the fix). */
+function showRestore(restore) {
+  const box = $('restore-state');
+  if (!restore) {
+    box.replaceChildren();
+    return;
+  }
+  const names = { csv: 'MIS CSV', spreadsheet: 'spreadsheet', browser: 'Chrome and the MIS login' };
+  const pieces = Object.entries(restore.pieces).map(([name, piece]) =>
+    el('li', { 'data-piece': name, 'data-state': piece.state, class: piece.state === 'failed' ? 'error' : '' },
+      `${names[name] ?? name}: `,
+      piece.state === 'restoring' ? 'coming back…' : piece.state === 'restored' ? `back (${piece.detail})` : `could not come back: ${piece.reason}. ${piece.fix}.`));
+  box.replaceChildren(
+    el('p', { class: 'hint' }, restore.state === 'restoring' ? 'This profile restarted: bringing its work back…' : 'This profile restarted; its work after the restart:'),
+    el('ul', { class: 'restore' }, ...pieces));
+}
+
 async function loadCredentials() {
   if (!me?.handle) return;
   const c = await api('GET', 'api/get-credentials');
@@ -63,9 +88,10 @@ async function loadCredentials() {
 
 async function loadSession() {
   if (!me?.handle) return;
-  const status = await api('GET', 'api/browser-status');
+  const [status, health] = await Promise.all([api('GET', 'api/browser-status'), api('GET', 'healthz')]);
+  showRestore(health.restore);
   $('browser-state').textContent = status.ready
-    ? `running (pid ${status.instance?.pid ?? '?'})${status.automation ? `, busy: ${status.automation}` : ''}`
+    ? `running (pid ${status.instance?.pid ?? '?'})${status.mis_logged_in ? ', logged into the MIS' : ''}${status.automation ? `, busy: ${status.automation}` : ''}`
     : status.last_crash ? `stopped (Chrome crashed at ${status.last_crash})` : 'not started';
   try {
     const csv = await api('GET', 'api/mis/csv');
@@ -193,6 +219,22 @@ async function refreshAll() {
 }
 
 refreshAll();
+// The worker says what happens as it happens (the restore after a restart, Chrome started or gone).
+const events = new EventSource('api/events');
+let reload = null;
+events.addEventListener('restore', (e) => showRestore(JSON.parse(e.data)));
+// `status` comes first on every connection; after the first (the page has just loaded everything), it means
+// the worker restarted: load its state again.
+let connections = 0;
+events.addEventListener('status', () => {
+  if (connections++ > 0) loadSession().catch(() => {});
+});
+for (const type of ['browser', 'automation', 'restore']) {
+  events.addEventListener(type, () => {
+    clearTimeout(reload);
+    reload = setTimeout(() => loadSession().catch(() => {}), 200);
+  });
+}
 // The Google tab finishes elsewhere: notice the new connection when this tab is looked at again.
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) loadProfile().catch(() => {});

@@ -40,5 +40,6 @@ export function statusEvent(deps: WorkerDeps): WorkerEvent {
     at: Date.now(),
     browser: { ready: browser?.ready ?? false, pid: browser?.instance?.pid ?? null },
     automation: loaded?.automation.running ?? null,
+    restore: deps.restore.status,
   };
 }

@@ -13,6 +13,7 @@ export function healthRoutes(deps: WorkerDeps): Router {
       session_backend: deps.settings.SESSION_BACKEND,
       browser_ready: deps.profile?.loaded?.browser.ready ?? false,
       sheets_connected: deps.profile?.loaded?.sheets.connected ?? false,
+      restore: deps.restore.status,
     };
   });
   // The original's health shape, kept for its clients.

@@ -7,9 +7,7 @@ import { ApiError } from '../../shared/api-error.ts';
 import { ensureDir } from '../../shared/json-file.ts';
 import { readJson } from '../../shared/json-body.ts';
 import { requireProfile, type WorkerDeps } from '../deps.ts';
-import type { ProfileServices } from '../profile-services.ts';
-import type { CsvReport } from '../mis/csv-report.ts';
-import { loginToMis } from './browser.ts';
+import { keepCsv, loginToMis, reloadCsv } from '../remembered-work.ts';
 
 // The CSV parser is loaded with the first CSV, not at start-up.
 const csv = () => import('../mis/csv-report.ts');
@@ -33,7 +31,7 @@ export function misRoutes(deps: WorkerDeps): Router {
       const file = await profile.mis.exportCsv(page, deps.store.profilePaths(profile.handle).downloads);
       return (await csv()).parseCsvReport(await fs.readFile(file, 'utf8'), path.basename(file), 'mis');
     });
-    ctx.body = { success: true, ...(await keep(deps, profile, report)) };
+    ctx.body = { success: true, ...(await keepCsv(deps, profile, report)) };
   });
 
   router.post('/upload-csv', async (ctx) => {
@@ -57,12 +55,12 @@ export function misRoutes(deps: WorkerDeps): Router {
     await ensureDir(dir, true);
     await fs.writeFile(path.join(dir, name), bytes, { mode: 0o600 }); // kept byte for byte, BOM included
     ctx.status = 201;
-    ctx.body = { success: true, ...(await keep(deps, profile, report)) };
+    ctx.body = { success: true, ...(await keepCsv(deps, profile, report)) };
   });
 
   router.get('/csv', async (ctx) => {
     const profile = await requireProfile(deps);
-    const report = profile.csv.current ?? (await reloadRemembered(deps, profile));
+    const report = profile.csv.current ?? (await reloadCsv(deps, profile).catch(() => null));
     if (!report) throw new ApiError(404, 'not_found', 'no MIS CSV loaded yet: pull one (POST /api/mis/pull-csv) or upload one (POST /api/mis/upload-csv)');
     const limit = Math.min(Math.max(Number(ctx.query.rows) || 5, 0), 100);
     ctx.body = { success: true, ...(await csv()).summarise(report, limit) };
@@ -71,30 +69,9 @@ export function misRoutes(deps: WorkerDeps): Router {
   router.post('/load-sheet', async (ctx) => {
     const profile = await requireProfile(deps);
     const body = await readJson(ctx, LoadSheetBody);
-    const loaded = await profile.sheets.load((body.spreadsheet_id ?? body.url)!);
+    const loaded = await profile.work.track('load-sheet', () => profile.sheets.load((body.spreadsheet_id ?? body.url)!));
     ctx.body = { success: true, ...loaded };
   });
 
   return router;
-}
-
-/** Holds the report in memory and remembers its file in the session, so a recycled worker reloads it. */
-async function keep(deps: WorkerDeps, profile: ProfileServices, report: CsvReport) {
-  profile.csv.current = report;
-  const summary = (await csv()).summarise(report);
-  await deps.session.set('csv', { file: report.file, source: report.source, loaded_at: report.loaded_at, row_count: summary.row_count });
-  return summary;
-}
-
-async function reloadRemembered(deps: WorkerDeps, profile: ProfileServices): Promise<CsvReport | null> {
-  const remembered = await deps.session.get<{ file?: unknown; source?: unknown }>('csv');
-  const file = typeof remembered?.file === 'string' ? path.basename(remembered.file) : null;
-  if (!file) return null;
-  try {
-    const text = await fs.readFile(path.join(deps.store.profilePaths(profile.handle).downloads, file), 'utf8');
-    profile.csv.current = (await csv()).parseCsvReport(text, file, remembered?.source === 'upload' ? 'upload' : 'mis');
-    return profile.csv.current;
-  } catch {
-    return null;
-  }
 }

@@ -1,0 +1,76 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ApiError } from '../shared/api-error.ts';
+import type { WorkerDeps } from './deps.ts';
+import type { ProfileServices } from './profile-services.ts';
+import type { CsvReport } from './mis/csv-report.ts';
+
+// What a profile's work is, kept in its session store (file or Redis) so that a new worker — after any
+// recycle, on any shard — brings it back (worker/restore.ts). The volatile pieces (the parsed CSV, Chrome,
+// the Sheets client) stay in the process; only what rebuilds them is remembered.
+
+// The CSV parser is loaded with the first CSV, not at start-up.
+const csv = () => import('./mis/csv-report.ts');
+
+/** The loaded MIS CSV: its file (in the profile's download folder) and where it came from. */
+interface RememberedCsv {
+  file: string;
+  source: 'mis' | 'upload';
+}
+
+/** Chrome was open and logged into the MIS: reopened and logged in again after a restart. */
+interface RememberedBrowser {
+  open: true;
+  mis_logged_in: boolean;
+}
+
+/** Holds the report in memory and remembers its file, so a recycled worker reloads it. */
+export async function keepCsv(deps: WorkerDeps, profile: ProfileServices, report: CsvReport) {
+  profile.csv.current = report;
+  const summary = (await csv()).summarise(report);
+  await deps.session.set('csv', { file: report.file, source: report.source, loaded_at: report.loaded_at, row_count: summary.row_count });
+  return summary;
+}
+
+/** The remembered CSV loaded again; `null` when none is remembered. Throws when its file is gone. */
+export async function reloadCsv(deps: WorkerDeps, profile: ProfileServices): Promise<CsvReport | null> {
+  const remembered = await deps.session.get<Partial<RememberedCsv>>('csv');
+  const file = typeof remembered?.file === 'string' ? path.basename(remembered.file) : null;
+  if (!file) return null;
+  const full = path.join(deps.store.profilePaths(profile.handle).downloads, file);
+  let text: string;
+  try {
+    text = await fs.readFile(full, 'utf8');
+  } catch {
+    throw new ApiError(404, 'not_found', `the CSV ${deps.store.relative(full)} no longer exists`);
+  }
+  profile.csv.current = (await csv()).parseCsvReport(text, file, remembered?.source === 'upload' ? 'upload' : 'mis');
+  return profile.csv.current;
+}
+
+/** Starts Chrome if needed and logs into the MIS with the profile's saved credentials; remembers that the
+ *  browser is open and logged in. */
+export async function loginToMis(deps: WorkerDeps, profile: ProfileServices) {
+  const config = await deps.store.readBlazeConfig(profile.handle);
+  if (!config.mis_username || !config.mis_password) {
+    throw new ApiError(409, 'mis_credentials_missing', 'save the MIS username and password for this profile first (POST /api/save-profile-credentials)');
+  }
+  const misUrl = config.mis_url || deps.settings.MIS_URL;
+  const page = await profile.browser.page();
+  const misLogin = await profile.mis.login(page, misUrl, config.mis_username, config.mis_password);
+  profile.browser.markLoggedIn(misUrl);
+  const browser: RememberedBrowser = { open: true, mis_logged_in: true };
+  // The login worked; a session store that is down only means it is not reopened after a restart.
+  await deps.session.set('browser', browser).catch((error) => deps.log.warn({ err: error }, 'Chrome will not be reopened after a restart: the session store is unavailable'));
+  return { page, mis_login: misLogin, mis_url: misUrl };
+}
+
+/** Chrome closed on purpose: not reopened after a restart. */
+export async function forgetBrowser(deps: WorkerDeps): Promise<void> {
+  await deps.session.delete('browser');
+}
+
+export async function rememberedBrowser(deps: WorkerDeps): Promise<RememberedBrowser | null> {
+  const value = await deps.session.get<Partial<RememberedBrowser>>('browser');
+  return value?.open === true ? { open: true, mis_logged_in: value.mis_logged_in === true } : null;
+}
