@@ -39,8 +39,14 @@ export interface WorkerStatus {
   rss_bytes: number | null;
   held_requests: number;
   in_flight: number;
-  /** The automation running in it (init-all, pull-csv, …), if any. */
-  automation: string | null;
+  /** What it is in the middle of (init-all, pull-csv, load-sheet, restore, …). */
+  work: string[];
+  /** A recycle that waits for that work to end (no longer than the work's own limit). */
+  pending: { action: 'recycle'; reason: string; waiting_for: string[]; until: string } | null;
+  /** The profile's Chrome is open (a recycle closes it, and the restore opens it again). */
+  browser_open: boolean;
+  /** Bringing the profile's work back after a start: under way, done, and what could not come back. */
+  restore: { state: 'restoring' | 'done'; failed: string[] } | null;
 }
 
 export type WorkerEvent = { kind: 'ready'; spawnSeconds: number } | { kind: 'recycled'; seconds: number } | { kind: 'crashed' };
@@ -79,8 +85,13 @@ export class WorkerLifecycle {
   #goal: 'running' | 'stopped' | 'idle' = 'stopped';
   #state: WorkerState = 'stopped';
   #drainingFor: 'recycle' | 'stop' | 'idle' | null = null;
-  /** The automation its process said it runs. */
-  #automation: string | null = null;
+  /** What its process said it is in the middle of, each with the time it must be done by. */
+  #work: { name: string; until: number }[] = [];
+  #workChanged: (() => void) | null = null;
+  #pending: WorkerStatus['pending'] = null;
+  /** Ends the wait of a pending recycle (a stop does not wait). */
+  #stopWaiting: (() => void) | null = null;
+  #restore: WorkerStatus['restore'] = null;
   #proc: RunningProcess | null = null;
   #generation = 0;
   /** Where the current process listens (from its `ready` message). */
@@ -140,9 +151,9 @@ export class WorkerLifecycle {
     return this.#proc?.running ? this.#proc.pid : null;
   }
 
-  /** Ready and unused — no request, no stream, no automation — for this long; 0 otherwise. */
+  /** Ready and unused — no request, no stream, no work — for this long; 0 otherwise. */
   get idleForMs(): number {
-    return this.#state === 'ready' && this.#automation === null ? this.admission.idleForMs : 0;
+    return this.#state === 'ready' && this.#work.length === 0 ? this.admission.idleForMs : 0;
   }
 
   /** A newer spec that needs nothing done to the process (its token file was refreshed). */
@@ -169,6 +180,8 @@ export class WorkerLifecycle {
     let started = 0;
     return this.#op(async () => {
       if (this.#goal !== 'running') return;
+      await this.#waitForWork(reason);
+      if (this.#goal !== 'running') return; // a stop came meanwhile: it goes next
       this.#o.log.info({ handle: handleOf(spec), reason }, 'recycling worker');
       started = performance.now();
       this.#policy.reset();
@@ -202,9 +215,10 @@ export class WorkerLifecycle {
     });
   }
 
-  /** Graceful stop; held requests are answered 503. */
+  /** Graceful stop; held requests are answered 503. A recycle waiting for work gives way to it. */
   stop(reason: string): Promise<void> {
     this.#goal = 'stopped';
+    this.#stopWaiting?.();
     return this.#op(async () => {
       if (this.#state === 'stopped') return;
       this.#o.log.info({ handle: handleOf(this.#spec), reason }, 'stopping worker');
@@ -242,7 +256,10 @@ export class WorkerLifecycle {
       rss_bytes: pid ? rssBytes(pid) : null,
       held_requests: this.admission.held,
       in_flight: this.admission.inFlight,
-      automation: this.#automation,
+      work: this.#work.map((w) => w.name),
+      pending: this.#pending,
+      browser_open: this.#proc?.running ? this.#proc.browserOpen : false,
+      restore: this.#restore,
     };
   }
 
@@ -291,7 +308,8 @@ export class WorkerLifecycle {
     const generation = ++this.#generation;
     this.#problem = null;
     this.#address = null;
-    this.#automation = null;
+    this.#work = [];
+    this.#restore = null;
     this.#setState('starting');
     this.#leaveGate();
     this.#leaveGate = (await this.#o.startGate?.enter()) ?? (() => {});
@@ -301,7 +319,8 @@ export class WorkerLifecycle {
         if (generation !== this.#generation) return;
         if (message.type === 'ready') this.#onReady(proc, message.port, message.socket ?? null);
         else if (message.type === 'fatal') this.#problem = { code: message.code, message: message.message, ...(message.port ? { port: message.port } : {}) };
-        else if (message.type === 'automation') this.#automation = message.running;
+        else if (message.type === 'work') this.#onWork(message.running);
+        else if (message.type === 'restore') this.#restore = { state: message.state, failed: message.failed };
         else this.#o.onMessage(message);
       },
       onLine: (line, stream) => {
@@ -335,6 +354,8 @@ export class WorkerLifecycle {
     if (generation === this.#generation) {
       clearTimeout(this.#startTimer);
       this.#leaveGate();
+      this.#work = []; // whatever it was doing died with it
+      this.#workChanged?.();
       this.#settle(); // whether we stopped it or it crashed: it will not become ready
     }
     if (this.#expectedExit.has(proc) || generation !== this.#generation) return;
@@ -378,6 +399,36 @@ export class WorkerLifecycle {
     }
     await proc.stop(Math.max(250, deadline - performance.now()));
     this.#drainingFor = null;
-    this.#automation = null;
+    this.#work = [];
+  }
+
+  #onWork(running: { name: string; limit_ms: number }[]): void {
+    const now = performance.now();
+    this.#work = running.map((w) => ({ name: w.name, until: now + w.limit_ms }));
+    this.#workChanged?.();
+  }
+
+  /** A recycle lets the work in progress finish first — until it ends, its limit passes, or a stop comes. The
+   *  worker keeps serving meanwhile; the status shows the recycle as pending. */
+  async #waitForWork(reason: string): Promise<void> {
+    if (this.#state !== 'ready' || this.#work.length === 0) return;
+    const until = Math.max(...this.#work.map((w) => w.until));
+    this.#pending = { action: 'recycle', reason, waiting_for: this.#work.map((w) => w.name), until: new Date(Date.now() + (until - performance.now())).toISOString() };
+    this.#o.log.info({ handle: handleOf(this.#spec), reason, waiting_for: this.#pending.waiting_for }, 'recycle pending: waiting for the work in progress');
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#workChanged = null;
+        this.#stopWaiting = null;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, until - performance.now()));
+      this.#workChanged = () => {
+        if (this.#pending) this.#pending.waiting_for = this.#work.map((w) => w.name);
+        if (this.#work.length === 0 || this.#state !== 'ready') done();
+      };
+      this.#stopWaiting = done;
+    });
+    this.#pending = null;
   }
 }

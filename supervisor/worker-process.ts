@@ -31,6 +31,8 @@ export interface RunningProcess {
   readonly running: boolean;
   /** Resolves when the process has exited (never rejects). */
   readonly exited: Promise<Exit>;
+  /** Its Chrome is open. */
+  readonly browserOpen: boolean;
   /** Graceful stop; after `graceMs`, SIGKILL of it and everything it started. Resolves once it is gone. */
   stop(graceMs: number): Promise<Exit>;
   /** SIGKILL of it and everything it started, now. */
@@ -112,6 +114,10 @@ export class WorkerProcess implements RunningProcess {
 
   get running(): boolean {
     return this.#exit === null;
+  }
+
+  get browserOpen(): boolean {
+    return this.#browserPid !== null;
   }
 
   send(message: SupervisorMessage): void {

@@ -63,13 +63,20 @@ function row(w) {
       onclick: () => rowAction(name, action, task),
     }, label);
   };
+  // A recycle closes the profile's Chrome: say so before, not after (it is opened again by the restore).
+  const closesChrome = (what) =>
+    !w.browser_open || confirm(`${what} closes the Chrome of "${handle}" (logged into the MIS). It is opened and logged in again right after, and its CSV and spreadsheet come back.`);
   const actions = handle
     ? [
-        button('Restart', () => act('POST', `/supervisor/api/workers/${handle}/restart`)),
+        button('Restart', async () => {
+          if (closesChrome('Restarting')) await act('POST', `/supervisor/api/workers/${handle}/restart`);
+        }),
         w.state === 'stopped' || w.state === 'idle'
           ? button('Start', () => act('POST', `/supervisor/api/workers/${handle}/start`))
           : button('Stop', () => act('POST', `/supervisor/api/workers/${handle}/stop`)),
-        w.is_current ? null : button('Make current', () => act('POST', '/supervisor/api/current', { handle })),
+        w.is_current ? null : button('Make current', async () => {
+          if (closesChrome('Making it current restarts its worker, which')) await act('POST', '/supervisor/api/current', { handle });
+        }),
         button('Delete', async () => {
           if (!confirm(`Delete the profile "${handle}"? Its token is removed; its credentials and MIS settings files are kept.`)) return;
           await act('DELETE', `/supervisor/api/profiles/${handle}`);
@@ -85,7 +92,7 @@ function row(w) {
   return el('tr', { 'data-handle': name, 'data-state': state },
     el('td', { 'data-label': 'Profile' },
       el('span', { class: w.is_current ? 'current' : '' }, w.is_current ? '★ ' : '', handle ? el('a', { href: `/p/${handle}/` }, name) : name),
-      problem),
+      pendingNote(w), restoreNote(w), problem),
     el('td', { 'data-label': 'State' }, el('span', { class: `badge state-${state}`, 'data-testid': 'state' }, state)),
     el('td', { 'data-label': 'PID' }, w.pid ?? ''),
     el('td', { 'data-label': 'Up' }, duration(w.uptime_ms)),
@@ -93,6 +100,21 @@ function row(w) {
     el('td', { 'data-label': 'Memory' }, bytes(w.rss_bytes)),
     el('td', { 'data-label': 'Direct URL' }, w.direct_url ? el('a', { href: w.direct_url }, w.direct_url.replace(/\/$/, '')) : ''),
     el('td', { class: 'actions', 'data-label': 'Actions' }, actions, handle ? el('a', { href: `/p/${handle}/`, class: 'hint' }, ' settings') : null, err));
+}
+
+/** A recycle that waits for the work in progress to end. */
+function pendingNote(w) {
+  if (!w.pending) return null;
+  const until = new Date(w.pending.until).toLocaleTimeString();
+  return el('p', { class: 'hint', 'data-testid': 'pending' }, `Restart pending: waiting for ${w.pending.waiting_for.join(', ')} to finish (at the latest ${until})`);
+}
+
+/** What the worker brought back after its start, and what it could not. */
+function restoreNote(w) {
+  if (!w.restore) return null;
+  if (w.restore.state === 'restoring') return el('p', { class: 'hint', 'data-testid': 'restore' }, 'Restoring its work after the restart…');
+  if (w.restore.failed.length === 0) return el('p', { class: 'hint', 'data-testid': 'restore' }, 'Its work came back after the restart.');
+  return el('p', { class: 'error', 'data-testid': 'restore' }, `Could not come back after the restart: ${w.restore.failed.join(', ')} — `, el('a', { href: `/p/${w.handle}/` }, 'see its page'));
 }
 
 async function loadLogs(handles) {
