@@ -14,6 +14,7 @@ export class FakeProcess implements RunningProcess {
   readonly startedAt = performance.now();
   readonly spec: WorkerSpec;
   readonly exited: Promise<Exit>;
+  browserOpen = false;
   /** How it was ended: `stop` (graceful), `kill`, or a crash the test caused. */
   endedBy: 'stop' | 'kill' | 'crash' | null = null;
   #exit: Exit | null = null;

@@ -91,16 +91,22 @@ test('kill -9 in the middle of an export: no Chrome left, and the next worker st
     throw new Error(`${(error as Error).message}; ${left()}`);
   });
 
-  // the next worker starts with no browser and no automation (nothing of the killed one's live state is in
-  // the session), and Chrome starts again
+  // the next worker starts with none of the killed one's live state in its session, and its restore opens
+  // Chrome again (a new one) and logs into the MIS, as the profile had it
   fake.setExportDelay(0);
   const next = await startWorker(config.dir, { BLAZE_PROFILE: 'lisa.tat', CHROME_PATH: chrome.path, MIS_URL: fake.misUrl });
   workers.push(next);
   const api2 = recorder.client(next.url);
   assertNoBrowserFlags((await api2.get('/api/session')).body.values, 'the next worker\'s session');
+  const restored = await waitFor('the restore of the next worker', async () => {
+    const health = await api2.get('/healthz');
+    return health.body.restore?.state === 'done' ? health.body.restore : null;
+  }, 30_000);
+  assert.equal(restored.pieces.browser.state, 'restored', JSON.stringify(restored));
   const status = await api2.get('/api/browser-status');
-  assert.equal(status.body.ready, false);
-  assert.equal(status.body.automation, null);
+  assert.equal(status.body.ready, true);
+  assert.equal(status.body.mis_logged_in, true);
+  assert.equal(status.body.automation, null, 'the dead worker\'s pull-csv is not running');
   const again = await api2.post('/api/mis/pull-csv');
   assert.equal(again.status, 200, again.text);
   assert.equal(again.body.row_count, 4);

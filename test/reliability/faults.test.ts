@@ -125,10 +125,13 @@ test('worker killed with SIGKILL in the middle of a CSV export: no Chrome left, 
   const session = JSON.parse(await fs.readFile(sessionFile, 'utf8'));
   assert.deepEqual(session.orders, { open: 3, ids: ['x1', 'x2', 'x3'] });
   assertNoBrowserFlags(session, 'the session file after the heal');
+  // its restore opened a new Chrome and logged into the MIS again; the dead pull-csv is not running
+  await waitFor('the healed worker\'s restore', async () => (await api.get('/p/lisa.tat/healthz')).body.restore?.state === 'done', 30_000);
   const status = await api.get('/p/lisa.tat/api/browser-status');
-  assert.equal(status.body.ready, false);
+  assert.equal(status.body.ready, true);
+  assert.equal(status.body.mis_logged_in, true);
   assert.equal(status.body.automation, null);
-  // and the automation works again, with a new Chrome
+  // and the automation works again, with the new Chrome
   fake.setExportDelay(0);
   const again = await api.post('/p/lisa.tat/api/mis/pull-csv');
   assert.equal(again.status, 200, again.text);

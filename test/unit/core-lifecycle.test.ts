@@ -182,10 +182,10 @@ test('idle: unused time counts only while ready with no request, stream or autom
   lease.stream();
   assert.equal(worker.idleForMs, 0, 'a stream open');
   lease.release();
-  spawner.last('nick.tat')!.message({ type: 'automation', running: 'pull-csv' });
+  spawner.last('nick.tat')!.message({ type: 'work', running: [{ name: 'pull-csv', limit_ms: 120_000 }] });
   assert.equal(worker.idleForMs, 0, 'an automation running');
-  assert.equal(worker.status().automation, 'pull-csv');
-  spawner.last('nick.tat')!.message({ type: 'automation', running: null });
+  assert.deepEqual(worker.status().work, ['pull-csv']);
+  spawner.last('nick.tat')!.message({ type: 'work', running: [] });
   await waitFor('unused again', () => worker.idleForMs > 0);
 
   await worker.sleep('unused');
@@ -200,5 +200,61 @@ test('idle: unused time counts only while ready with no request, stream or autom
   assert.ok(isLease(a) && isLease(b), 'both held requests were served');
   a.release();
   b.release();
+  await worker.stop('test over');
+});
+
+test('a recycle waits for the work in progress (pending, still serving), no longer than its limit; a stop does not wait', async () => {
+  const { worker, spawner } = lifecycle();
+  await worker.start(spec());
+  await worker.settled();
+  const first = spawner.last('nick.tat')!;
+  first.message({ type: 'work', running: [{ name: 'pull-csv', limit_ms: 60_000 }] });
+  const recycled = worker.recycle(spec({ restarts: 1 }), 'switched to this profile');
+  await waitFor('the recycle to be pending', () => worker.status().pending !== null);
+  const pending = worker.status().pending!;
+  assert.equal(pending.reason, 'switched to this profile');
+  assert.deepEqual(pending.waiting_for, ['pull-csv']);
+  assert.equal(worker.state, 'ready', 'it keeps serving while the work runs');
+  assert.ok(worker.admission.tryLease()?.release() === undefined, 'requests are still leased at once');
+  assert.equal(first.running, true);
+  first.message({ type: 'work', running: [] }); // the pull is done
+  await recycled;
+  await worker.settled();
+  assert.equal(first.endedBy, 'stop');
+  assert.equal(worker.status().pending, null);
+  assert.equal(spawner.of('nick.tat').length, 2);
+
+  // work that outlives its limit is not waited for beyond it
+  const second = spawner.last('nick.tat')!;
+  second.message({ type: 'work', running: [{ name: 'init-all', limit_ms: 150 }] });
+  const started = performance.now();
+  await worker.recycle(spec({ restarts: 2 }), 'restart requested');
+  assert.ok(performance.now() - started >= 140, 'it waited for the limit');
+  assert.equal(second.endedBy, 'stop');
+
+  // a stop while a recycle waits: the stop goes at once, the recycle gives way
+  const third = spawner.last('nick.tat')!;
+  await worker.settled();
+  third.message({ type: 'work', running: [{ name: 'pull-csv', limit_ms: 60_000 }] });
+  void worker.recycle(spec({ restarts: 3 }), 'restart requested');
+  await waitFor('pending', () => worker.status().pending !== null);
+  const stopAt = performance.now();
+  await worker.stop('supervisor stopping');
+  assert.ok(performance.now() - stopAt < 2000, 'the stop did not wait for the work');
+  assert.equal(worker.state, 'stopped');
+  assert.equal(spawner.of('nick.tat').length, 3, 'the recycle gave way: no new process');
+});
+
+test('a crash is healed at once, whatever work was in progress', async () => {
+  const { worker, spawner, retriesDue } = lifecycle();
+  await worker.start(spec());
+  await worker.settled();
+  spawner.last('nick.tat')!.message({ type: 'work', running: [{ name: 'pull-csv', limit_ms: 60_000 }] });
+  spawner.last('nick.tat')!.crash(1);
+  await waitFor('the retry to be due', () => worker.retryDue && retriesDue() === 1);
+  assert.deepEqual(worker.status().work, [], 'the work died with the process');
+  await worker.retry();
+  await worker.settled();
+  assert.equal(worker.state, 'ready');
   await worker.stop('test over');
 });
