@@ -34,6 +34,13 @@ export type ErrorCode =
   | 'bad_request'
   | 'not_found'
   | 'method_not_allowed'
+  | 'host_not_allowed'
+  | 'invalid_credentials'
+  | 'too_many_attempts'
+  | 'unknown_user'
+  | 'user_exists'
+  | 'user_not_found'
+  | 'password_too_short'
   | 'internal_error';
 
 export class ApiError extends Error {

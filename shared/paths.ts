@@ -34,6 +34,9 @@ export function configPaths(configDir: string) {
     lastProfile: path.join(configDir, 'last_profile.json'),
     settings: path.join(configDir, 'settings.json'),
     ports: path.join(configDir, 'ports.json'),
+    users: path.join(configDir, 'users.json'),
+    /** Sign-in sessions (AUTH=local), unless they live in Redis. */
+    signIns: path.join(configDir, 'sign-ins.json'),
   };
 }
 export type ConfigPaths = ReturnType<typeof configPaths>;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { readJsonFile, type JsonRead } from './json-file.ts';
 import { configPaths } from './paths.ts';
@@ -29,13 +30,21 @@ export const SettingsSchema = z.object({
   MAX_RESTARTS: positive.default(5),
   RESTART_WINDOW_MS: positive.default(60000),
   SUPERVISOR_TOKEN: z.string().min(1).optional(),
+  AUTH: z.enum(['none', 'local', 'proxy']).optional(),
+  ALLOWED_HOSTS: z.array(z.string().min(1).max(253)).default([]),
+  AUTH_PROXY_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be a header name' }).default('X-Forwarded-User'),
+  TRUSTED_PROXIES: z.array(z.string().refine(isAddressOrRange, { error: 'must be IP addresses or CIDR ranges (127.0.0.1, 10.0.0.0/8, ::1)' })).default(['127.0.0.0/8', '::1']),
+  AUTH_SESSION_TTL_MS: positive.default(86_400_000),
+  AUTH_LOCKOUT_MS: positive.default(900_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 type Parsed = z.infer<typeof SettingsSchema>;
-export type Settings = Omit<Parsed, 'WORKER_BASE_PORT' | 'PUBLIC_URL'> & {
+export type Settings = Omit<Parsed, 'WORKER_BASE_PORT' | 'PUBLIC_URL' | 'AUTH'> & {
   WORKER_BASE_PORT: number;
   PUBLIC_URL: string;
+  /** Resolved: `none` only while the supervisor is reachable from this machine alone. */
+  AUTH: 'none' | 'local' | 'proxy';
   /** Where the settings came from, for messages. */
   configDir: string;
 };
@@ -95,15 +104,43 @@ export async function loadSettings(configDir: string, env: NodeJS.ProcessEnv = p
     throw new SettingsError(`invalid settings: ${lines.join('; ')}`);
   }
   const s = parsed.data;
+  const publicUrl = (s.PUBLIC_URL ?? `http://localhost:${s.PORT}`).replace(/\/+$/, '');
   return {
     settings: {
       ...s,
       WORKER_BASE_PORT: s.WORKER_BASE_PORT ?? s.PORT + 1,
-      PUBLIC_URL: (s.PUBLIC_URL ?? `http://localhost:${s.PORT}`).replace(/\/+$/, ''),
+      PUBLIC_URL: publicUrl,
+      AUTH: resolveAuth(s.AUTH, s.HOST, publicUrl, source.AUTH),
       configDir,
     },
     warnings,
   };
+}
+
+/** `AUTH`: `none` (no sign-in) is the default, and allowed, only while the supervisor listens on loopback and
+ *  people reach it as localhost; anything else needs sign-in (README, "Letting colleagues in"). */
+function resolveAuth(asked: Parsed['AUTH'], host: string, publicUrl: string, source: string | undefined): Settings['AUTH'] {
+  const local = isLoopbackHost(host) && isLoopbackHost(new URL(publicUrl).hostname);
+  if (asked === undefined) return local ? 'none' : 'local';
+  if (asked === 'none' && !local) {
+    throw new SettingsError(
+      `${source ?? 'AUTH'}: AUTH=none is refused while HOST is ${host} and PUBLIC_URL is ${publicUrl}: other machines could use every profile without signing in. Set AUTH=local (accounts: npm run user -- add …) or AUTH=proxy (behind a signing-in proxy)`,
+    );
+  }
+  return asked;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [base, bits, extra] = entry.split('/');
+  const family = isIP(base ?? '');
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/** 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 function parseInherited(text: string): JsonRead<Record<string, unknown>> {
@@ -114,7 +151,8 @@ function parseInherited(text: string): JsonRead<Record<string, unknown>> {
   }
 }
 
-const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'IDLE_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS']);
+const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'IDLE_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS', 'AUTH_SESSION_TTL_MS', 'AUTH_LOCKOUT_MS']);
+const LIST_KEYS = new Set(['PROFILES', 'ALLOWED_HOSTS', 'TRUSTED_PROXIES']);
 
 /** Environment variables are strings: give them the file's types (numbers, booleans, comma lists). A value
  *  that does not convert is passed on as it is, so validation names the variable. */
@@ -126,7 +164,7 @@ function fromEnvironment(key: string, value: string): unknown {
     if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
     return value;
   }
-  if (key === 'PROFILES') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (LIST_KEYS.has(key)) return v.split(',').map((s) => s.trim()).filter(Boolean);
   return value;
 }
 
