@@ -1,15 +1,18 @@
-// `npm start` (the supervisor) and `npm run worker`: the compiled entry point, built again first when a
+// `npm start` (the supervisor), `npm run worker` and `npm run user`: the compiled entry point, built again first when a
 // source is newer than dist/, and run with source maps so that stack traces name the .ts files.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildState } from './build-state.mjs';
 import { ROOT, build } from './build.mjs';
 
+const ENTRIES = { supervisor: 'supervisor/main.js', worker: 'worker/main.js', user: 'supervisor/users-cli.js' };
 const entry = process.argv[2];
-if (entry !== 'supervisor' && entry !== 'worker') {
-  process.stderr.write('usage: node scripts/start.mjs supervisor|worker\n');
+if (!Object.hasOwn(ENTRIES, entry)) {
+  process.stderr.write(`usage: node scripts/start.mjs ${Object.keys(ENTRIES).join('|')}\n`);
   process.exit(64);
 }
+// The command's own arguments, as its process sees them.
+process.argv.splice(2, 1);
 const state = buildState(ROOT);
 if (!state.fresh) {
   process.stderr.write(`tat-mis: ${state.reason}; building (npm run build)…\n`);
@@ -21,4 +24,4 @@ if (!state.fresh) {
   }
 }
 process.setSourceMapsEnabled(true);
-await import(pathToFileURL(path.join(ROOT, 'dist', entry, 'main.js')).href);
+await import(pathToFileURL(path.join(ROOT, 'dist', ENTRIES[entry])).href);

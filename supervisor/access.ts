@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../shared/same-secret.ts';
 import { isIPv4 } from 'node:net';
 import type { Middleware } from 'koa';
 import { ApiError } from '../shared/api-error.ts';
@@ -12,14 +12,13 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 
 export type AccessDecision = { allowed: true } | { allowed: false; status: 401 | 403; reason: string };
 
-/** Who may use a supervisor write endpoint (README, "Configuration", `SUPERVISOR_TOKEN`): the bearer token when one is configured,
- *  otherwise loopback clients only. */
+/** With AUTH=none, who may use a supervisor write endpoint (README, "Configuration", `SUPERVISOR_TOKEN`): the
+ *  bearer token when one is configured, otherwise loopback clients only. With sign-in, supervisor/access-policy.ts
+ *  decides. */
 export function checkWriteAccess(request: { remoteAddress: string | undefined; authorization: string | undefined }, token: string | undefined): AccessDecision {
   if (token) {
     const given = /^Bearer\s+(.+)$/i.exec(request.authorization ?? '')?.[1]?.trim() ?? '';
-    const a = Buffer.from(given);
-    const b = Buffer.from(token);
-    if (a.length === b.length && timingSafeEqual(a, b)) return { allowed: true };
+    if (sameSecret(given, token)) return { allowed: true };
     return { allowed: false, status: 401, reason: 'this endpoint needs "Authorization: Bearer <SUPERVISOR_TOKEN>"' };
   }
   if (isLoopbackAddress(request.remoteAddress)) return { allowed: true };

@@ -6,12 +6,18 @@ import { VERSION } from '../shared/version.ts';
 import type { Handle } from '../shared/handle.ts';
 import type { Supervisor } from './supervisor.ts';
 import { requireWriteAccess } from './access.ts';
+import { profilesOf } from './access-policy.ts';
+import type { Identity } from './identity.ts';
+import type { Settings } from '../shared/settings.ts';
+import type { Middleware } from 'koa';
 
 /** `/supervisor/api/…` and `/healthz` (README, "API"). Actions on workers are requests that the reconcile
  *  loop carries out (docs/architecture.md, "The reconcile loop"). */
-export function supervisorApi(supervisor: Supervisor, options: { token: string | undefined; startedAt: number }): Router {
+export function supervisorApi(supervisor: Supervisor, options: { settings: Settings; startedAt: number }): Router {
   const router = new Router();
-  const write = requireWriteAccess(options.token);
+  // With AUTH=none, writes need SUPERVISOR_TOKEN when it is set, else a loopback client; with sign-in, the
+  // access policy in front of every route decides (supervisor/app-access.ts).
+  const write: Middleware = options.settings.AUTH === 'none' ? requireWriteAccess(options.settings.SUPERVISOR_TOKEN) : (_ctx, next) => next();
 
   const workerOf = (raw: string) => {
     const handle = requireHandle(raw);
@@ -34,7 +40,10 @@ export function supervisorApi(supervisor: Supervisor, options: { token: string |
   });
 
   router.get('/supervisor/api/workers', (ctx) => {
-    ctx.body = { success: true, current: supervisor.current, first_run: supervisor.firstRun, workers: supervisor.list() };
+    // Each person sees the profiles they may use (admins and AUTH=none: all).
+    const allowed = profilesOf(ctx.state.identity as Identity);
+    const workers = supervisor.list().filter((w) => allowed === 'all' || (w.handle !== null && allowed.includes(w.handle)));
+    ctx.body = { success: true, current: supervisor.current, first_run: supervisor.firstRun, workers };
   });
 
   router.get('/supervisor/api/workers/:handle', (ctx) => {

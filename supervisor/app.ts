@@ -5,14 +5,29 @@ import type { Logger } from '../shared/logger.ts';
 import { supervisorApi } from './api.ts';
 import type { Supervisor } from './supervisor.ts';
 import { SHARED_UI_ASSETS, staticAssets } from '../shared/static-assets.ts';
+import type { Settings } from '../shared/settings.ts';
+import { appAccess } from './app-access.ts';
+import type { Identities } from './identity.ts';
+import { signInRoutes } from './sign-in-routes.ts';
+import type { SignInLimits } from './sign-in-limits.ts';
+import type { SignInStore } from './sign-ins.ts';
+import { usersApi } from './users-api.ts';
 
-/** The supervisor's own pages and API (everything that is not proxied). */
-export function createSupervisorApp(
-  supervisor: Supervisor,
-  options: { log: Logger; token: string | undefined; startedAt: number; metrics: Registry },
-): Koa {
+export interface SupervisorAppOptions {
+  log: Logger;
+  settings: Settings;
+  startedAt: number;
+  metrics: Registry;
+  identities: Identities;
+  signIns: SignInStore | null;
+  limits: SignInLimits;
+}
+
+/** The supervisor's own pages and API (everything that is not proxied), behind the access policy. */
+export function createSupervisorApp(supervisor: Supervisor, options: SupervisorAppOptions): Koa {
   const app = new Koa();
   useBaseMiddleware(app, options.log);
+  app.use(appAccess(options.identities, options.log));
   app.use(async (ctx, next) => {
     if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
     ctx.type = options.metrics.contentType;
@@ -21,11 +36,20 @@ export function createSupervisorApp(
   app.use(
     staticAssets({
       '/': 'supervisor/public/dashboard.html',
+      '/login': 'supervisor/public/login.html',
+      '/admin': 'supervisor/public/admin.html',
       ...SHARED_UI_ASSETS,
       '/assets/dashboard.js': 'supervisor/public/dashboard.js',
+      '/assets/login.js': 'supervisor/public/login.js',
+      '/assets/admin.js': 'supervisor/public/admin.js',
     }),
   );
-  for (const router of [supervisorApi(supervisor, options)]) {
+  const routers = [
+    supervisorApi(supervisor, options),
+    signInRoutes({ settings: options.settings, identities: options.identities, signIns: options.signIns, limits: options.limits, log: options.log }),
+    usersApi(options.identities.users),
+  ];
+  for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -26,7 +26,8 @@ export function forwardedHeaders(req: IncomingMessage, prefix: string, scheme: '
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (NOT_FORWARDED.has(name) || (listed && listed.has(name))) continue;
+    // `x-tat-*` are the supervisor's own (who is asking): never a client's copy.
+    if (NOT_FORWARDED.has(name) || name.startsWith('x-tat-') || (listed && listed.has(name))) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
   const h = req.headers;

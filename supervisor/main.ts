@@ -3,6 +3,14 @@ import path from 'node:path';
 import pino from 'pino';
 import { resolveConfigDir } from '../shared/paths.ts';
 import { staleBuild } from '../shared/build-check.ts';
+import { randomBytes } from 'node:crypto';
+import { hostCheck } from '../shared/host-check.ts';
+import { INTERNAL_SECRET_VAR } from '../shared/internal-secret.ts';
+import { UserStore } from '../shared/users.ts';
+import { Identities } from './identity.ts';
+import { ProxyGate } from './proxy-gate.ts';
+import { SignInLimits } from './sign-in-limits.ts';
+import { FileSignIns, RedisSignIns, type SignInStore } from './sign-ins.ts';
 import { trimMemoryWhenQuiet } from '../shared/memory-trim.ts';
 import { createLogger } from '../shared/logger.ts';
 import { ProfileStore } from '../shared/profile-store.ts';
@@ -47,6 +55,8 @@ const pinnedRaw = process.env.BLAZE_PROFILE;
 const pinned = pinnedRaw ? parseHandle(pinnedRaw) : null;
 if (pinnedRaw) log.warn({ BLAZE_PROFILE: pinnedRaw }, 'BLAZE_PROFILE pins /api to this profile; switches will not move /api while it is set');
 
+// Proves to the workers that a request came through this supervisor (README, "Letting colleagues in").
+const internalSecret = randomBytes(24).toString('base64url');
 const spawn = processSpawner({
   configDir,
   env: {
@@ -54,14 +64,28 @@ const spawn = processSpawner({
     NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
     TAT_CONFIG_DIR: configDir,
     [INHERITED_SETTINGS_VAR]: settingsForWorkers(settings),
+    [INTERNAL_SECRET_VAR]: internalSecret,
   },
 });
 const supervisor = new Supervisor({ settings, store, ports, spawn, log, logDestination: destination, pinned, onWorkerEvent: (name, e) => metrics.onWorkerEvent(name, e) });
 const metrics = new SupervisorMetrics(() => supervisor.list());
 const proxy = new WorkerProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS, upstreamTimeoutMs: settings.PROXY_TIMEOUT_MS, observer: metrics.proxyObserver });
-const app = createSupervisorApp(supervisor, { log, token: settings.SUPERVISOR_TOKEN, startedAt, metrics: metrics.registry });
+const users = new UserStore(store.paths.users);
+if (settings.AUTH !== 'none' && users.list().length === 0 && !users.problem) {
+  log.warn({ auth: settings.AUTH }, 'no users yet: add the first admin with "npm run user -- add <name> --admin" (it takes effect at once)');
+}
+if (users.problem) log.error({ file: store.paths.users }, users.problem);
+const signIns: SignInStore | null =
+  settings.AUTH !== 'local'
+    ? null
+    : settings.SESSION_BACKEND === 'redis'
+      ? await RedisSignIns.open(settings.REDIS_URL ?? 'redis://127.0.0.1:6379/0', settings.REDIS_PREFIX, settings.AUTH_SESSION_TTL_MS, log)
+      : await FileSignIns.open(store.paths.signIns, settings.AUTH_SESSION_TTL_MS, log);
+const identities = new Identities({ settings, users, signIns });
+const app = createSupervisorApp(supervisor, { log, settings, startedAt, metrics: metrics.registry, identities, signIns, limits: new SignInLimits({ windowMs: settings.AUTH_LOCKOUT_MS }) });
 const websockets = new WebSocketProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS });
-const server = createSupervisorServer(supervisor, proxy, websockets, app);
+const gate = settings.AUTH === 'none' ? null : new ProxyGate({ identities, supervisor, proxy, websockets, log, internalSecret });
+const server = createSupervisorServer({ supervisor, proxy, websockets, app, gate, hostAllowed: hostCheck(settings) });
 
 let discovery: Discovery | null = null;
 /** Stops watching, then stops accepting and every worker in parallel. */
@@ -69,6 +93,7 @@ async function stopEverything(): Promise<void> {
   await discovery?.close();
   await Promise.all([closeGracefully(server, settings.STOP_TIMEOUT_MS), supervisor.shutdown()]);
   await proxy.close();
+  await signIns?.close();
   removeWorkerSocketDir(configDir);
 }
 
@@ -103,7 +128,7 @@ try {
 }
 trimMemoryWhenQuiet([server]);
 log.info(
-  { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun },
+  { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, auth: settings.AUTH, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun },
   `supervisor listening on http://${settings.HOST}:${settings.PORT}`,
 );
 process.send?.('ready'); // pm2 wait_ready

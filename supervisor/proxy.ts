@@ -47,14 +47,21 @@ export class WorkerProxy {
     this.#upstreams = new Upstreams({ headersTimeoutMs: options.upstreamTimeoutMs });
   }
 
-  /** `path` is what the worker sees (prefix stripped); `prefix` becomes `X-Forwarded-Prefix`. */
-  forward(req: IncomingMessage, res: ServerResponse, worker: Admission, path: string, prefix: string): void {
+  /** `path` is what the worker sees (prefix stripped); `prefix` becomes `X-Forwarded-Prefix`. `extra`: headers
+   *  the supervisor adds (who is asking), and a body it already read (to decide on it). */
+  forward(req: IncomingMessage, res: ServerResponse, worker: Admission, path: string, prefix: string, extra: { headers?: string[]; body?: Buffer } = {}): void {
     const onResult = this.#observer.onResult;
     if (onResult) {
       const started = performance.now();
       res.once('close', () => onResult(worker.name, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000));
     }
-    const request: Forwarded = { req, res, worker, path, headers: forwardedHeaders(req, prefix), body: undefined };
+    const headers = forwardedHeaders(req, prefix);
+    if (extra.headers) headers.push(...extra.headers);
+    const request: Forwarded = { req, res, worker, path, headers, body: extra.body };
+    if (extra.body) {
+      this.#start(request);
+      return;
+    }
     if (hasSmallBody(req)) {
       void readBody(req).then((body) => {
         if (body === null || res.destroyed) return; // the client went away
@@ -235,13 +242,13 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** A declared body of at most `MAX_REPLAY_BODY` bytes (a chunked or larger one is streamed, not replayed). */
-function hasSmallBody(req: IncomingMessage): boolean {
+export function hasSmallBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return length !== undefined && /^\d+$/.test(length) && Number(length) > 0 && Number(length) <= MAX_REPLAY_BODY && !req.headers['transfer-encoding'];
 }
 
 /** The whole body, or null when the client goes away first. */
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
+export function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -50,6 +50,11 @@ async function rowAction(name, action, task) {
   }
 }
 
+/** Who is signed in (`/auth/me`); with sign-in, "current" is the person's own: where their /api goes. */
+let me = null;
+const ownCurrent = () => me && me.auth !== 'none';
+const isCurrent = (w) => (ownCurrent() ? w.handle !== null && w.handle === me.current : w.is_current);
+
 function row(w) {
   const handle = w.handle;
   const name = handle ?? '(setup)';
@@ -74,8 +79,14 @@ function row(w) {
         w.state === 'stopped' || w.state === 'idle'
           ? button('Start', () => act('POST', `/supervisor/api/workers/${handle}/start`))
           : button('Stop', () => act('POST', `/supervisor/api/workers/${handle}/stop`)),
-        w.is_current ? null : button('Make current', async () => {
-          if (closesChrome('Making it current restarts its worker, which')) await act('POST', '/supervisor/api/current', { handle });
+        isCurrent(w) ? null : button('Make current', async () => {
+          if (ownCurrent()) {
+            // With sign-in, only the person's own /api moves: no worker restarts.
+            await act('POST', '/api/profile/switch', { handle });
+            me = await window.tat.userMenu(document.getElementById('user-menu'));
+          } else if (closesChrome('Making it current restarts its worker, which')) {
+            await act('POST', '/supervisor/api/current', { handle });
+          }
         }),
         button('Delete', async () => {
           if (!confirm(`Delete the profile "${handle}"? Its token is removed; its credentials and MIS settings files are kept.`)) return;
@@ -91,7 +102,7 @@ function row(w) {
     : null;
   return el('tr', { 'data-handle': name, 'data-state': state },
     el('td', { 'data-label': 'Profile' },
-      el('span', { class: w.is_current ? 'current' : '' }, w.is_current ? '★ ' : '', handle ? el('a', { href: `/p/${handle}/` }, name) : name),
+      el('span', { class: isCurrent(w) ? 'current' : '' }, isCurrent(w) ? '★ ' : '', handle ? el('a', { href: `/p/${handle}/` }, name) : name),
       pendingNote(w), restoreNote(w), problem),
     el('td', { 'data-label': 'State' }, el('span', { class: `badge state-${state}`, 'data-testid': 'state' }, state)),
     el('td', { 'data-label': 'PID' }, w.pid ?? ''),
@@ -150,9 +161,11 @@ function refresh(fresh = false) {
       const ready = data.workers.filter((w) => w.state === 'ready').length;
       document.getElementById('summary').textContent = data.first_run
         ? 'first run: no profile yet'
-        : `${data.workers.length} profile${data.workers.length === 1 ? '' : 's'}, ${ready} ready · current: ${data.current ?? 'none'}`;
+        : `${data.workers.length} profile${data.workers.length === 1 ? '' : 's'}, ${ready} ready · current: ${(ownCurrent() ? me.current : data.current) ?? 'none'}`;
       listError.textContent = '';
     } catch (error) {
+      // A sign-in that ended (expired, password changed) leads back to the sign-in page.
+      if (error.status === 401 && ownCurrent()) location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
       listError.textContent = error.message;
     } finally {
       refreshing = null;
@@ -189,6 +202,10 @@ document.getElementById('token-form').addEventListener('submit', (event) => {
 });
 
 // Every second; faster while a row action runs, so its states (recycling, starting) show as they happen.
+window.tat.userMenu(document.getElementById('user-menu')).then((who) => {
+  me = who;
+  render();
+});
 (function poll() {
   const next = () => setTimeout(poll, anyBusy() ? 250 : 1000);
   if (document.hidden) next();

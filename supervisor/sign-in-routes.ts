@@ -1,0 +1,67 @@
+import { Router } from '../shared/cjs-imports.ts';
+import { z } from 'zod';
+import { ApiError } from '../shared/api-error.ts';
+import { readJson } from '../shared/json-body.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Settings } from '../shared/settings.ts';
+import { profilesOf } from './access-policy.ts';
+import { SESSION_COOKIE, cookieOf, type Identities, type Identity } from './identity.ts';
+import type { SignInLimits } from './sign-in-limits.ts';
+import type { SignInStore } from './sign-ins.ts';
+
+const Credentials = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
+
+/** `POST /auth/login`, `POST /auth/logout`, `GET /auth/me`. One answer for an unknown name and a wrong
+ *  password; after repeated failures for a name or from an address, a pause (429) that even the right
+ *  password does not shorten. A new session id at every sign-in. */
+export function signInRoutes(options: { settings: Settings; identities: Identities; signIns: SignInStore | null; limits: SignInLimits; log: Logger }): Router {
+  const { settings, identities, signIns, limits, log } = options;
+  const router = new Router();
+  const secure = settings.PUBLIC_URL.startsWith('https:');
+  const cookie = (value: string, maxAgeSeconds: number) =>
+    `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
+
+  router.post('/auth/login', async (ctx) => {
+    if (settings.AUTH !== 'local' || !signIns) throw new ApiError(409, 'invalid_state', settings.AUTH === 'proxy' ? 'people sign in at the proxy in front of this server (AUTH=proxy)' : 'sign-in is off (AUTH=none)');
+    const { username, password } = await readJson(ctx, Credentials);
+    const name = username.trim().toLowerCase();
+    const keys = [`name:${name}`, `address:${ctx.req.socket.remoteAddress ?? ''}`];
+    const wait = limits.retryAfterSeconds(keys);
+    if (wait > 0) {
+      ctx.set('retry-after', String(wait));
+      log.warn({ audit: true, user: name, method: 'POST', path: '/auth/login', status: 429 }, 'sign-in refused: too many failed attempts');
+      throw new ApiError(429, 'too_many_attempts', `too many failed sign-ins for this name or from this address: try again in ${Math.ceil(wait / 60)} minutes`);
+    }
+    const user = identities.users.find(name);
+    if (!user || !(await identities.users.verifyPassword(user, password))) {
+      limits.failed(keys);
+      log.warn({ audit: true, user: name, method: 'POST', path: '/auth/login', status: 401 }, 'sign-in failed');
+      throw new ApiError(401, 'invalid_credentials', 'the user name or the password is wrong');
+    }
+    // A new id, whatever the client sent: a session id is never carried over from before the sign-in.
+    const previous = cookieOf(ctx.get('cookie'), SESSION_COOKIE);
+    if (previous) await signIns.end(previous);
+    const id = await signIns.create(user.name);
+    ctx.set('set-cookie', cookie(id, Math.floor(settings.AUTH_SESSION_TTL_MS / 1000)));
+    log.info({ audit: true, user: user.name, method: 'POST', path: '/auth/login', status: 200 }, 'signed in');
+    ctx.body = { success: true, username: user.name, admin: user.admin };
+  });
+
+  router.post('/auth/logout', async (ctx) => {
+    const identity = ctx.state.identity as Identity;
+    if (identity.kind === 'user' && identity.sessionId && signIns) await signIns.end(identity.sessionId);
+    ctx.set('set-cookie', cookie('', 0));
+    ctx.body = { success: true };
+  });
+
+  router.get('/auth/me', (ctx) => {
+    const identity = ctx.state.identity as Identity;
+    const profiles = profilesOf(identity);
+    if (identity.kind === 'user') {
+      ctx.body = { success: true, username: identity.user.name, admin: identity.user.admin, profiles: identity.user.profiles, current: identity.user.current, auth: settings.AUTH };
+    } else {
+      ctx.body = { success: true, username: identity.kind === 'admin-token' ? 'SUPERVISOR_TOKEN' : null, admin: profiles === 'all', profiles: [], current: null, auth: settings.AUTH };
+    }
+  });
+  return router;
+}
