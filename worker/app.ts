@@ -11,11 +11,13 @@ import { misRoutes } from './routes/mis.ts';
 import { sheetsRoutes } from './routes/sheets.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { eventRoutes } from './routes/events.ts';
+import { workerAccess } from './access.ts';
 
 export function createWorkerApp(deps: WorkerDeps): Koa {
   const app = new Koa();
   app.proxy = deps.supervised;
   useBaseMiddleware(app, deps.log);
+  app.use(workerAccess(deps));
   app.use(
     staticAssets({
       '/': 'worker/public/settings.html',

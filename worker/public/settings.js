@@ -219,6 +219,8 @@ async function refreshAll() {
 }
 
 refreshAll();
+// Under the supervisor with sign-in: who is signed in (the page is two levels below the site's root).
+window.tat.userMenu($('user-menu'), '../../');
 // The worker says what happens as it happens (the restore after a restart, Chrome started or gone).
 const events = new EventSource('api/events');
 let reload = null;

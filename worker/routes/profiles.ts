@@ -5,6 +5,7 @@ import { readJson, requireHandle } from '../../shared/json-body.ts';
 import type { Handle } from '../../shared/handle.ts';
 import type { WorkerDeps } from '../deps.ts';
 import { profilePrefix } from '../../shared/profile-url.ts';
+import type { Who } from '../access.ts';
 
 const HandleBody = z.object({ handle: z.unknown().optional() });
 
@@ -25,7 +26,9 @@ export function profileRoutes(deps: WorkerDeps): Router {
   };
 
   router.get('/profiles', async (ctx) => {
-    const profiles = await store.list();
+    // With sign-in, a person sees only the profiles they may use (the supervisor says which).
+    const grants = (ctx.state.who as Who).grants;
+    const profiles = (await store.list()).filter((p) => grants === 'all' || grants.includes(p.handle));
     ctx.body = {
       success: true,
       current: deps.handle,
