@@ -83,5 +83,25 @@ window.tat = (() => {
     return n > 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(0)} MB` : `${(n / 1024).toFixed(0)} kB`;
   }
 
-  return { api, run, el, duration, bytes };
+  /** Who is signed in, and "Sign out", in `into` (nothing with AUTH=none). `base`: the site's root, relative
+   *  to the page (a profile's page lives two levels down). */
+  async function userMenu(into, base = '/') {
+    let me;
+    try {
+      me = await api('GET', `${base}auth/me`);
+    } catch {
+      return null;
+    }
+    if (me.auth === 'none' || !me.username) return me;
+    into.replaceChildren(
+      'signed in as ', el('b', { 'data-testid': 'signed-in-as' }, me.username), me.admin ? ' (admin) · ' : ' · ',
+      me.admin ? el('a', { href: `${base}admin` }, 'People') : null, me.admin ? ' · ' : null,
+      el('button', { type: 'button', class: 'link', 'data-action': 'sign-out', onclick: async () => {
+        await api('POST', `${base}auth/logout`).catch(() => {});
+        location.assign(`${base}login`);
+      } }, 'Sign out'));
+    return me;
+  }
+
+  return { api, run, el, duration, bytes, userMenu };
 })();
