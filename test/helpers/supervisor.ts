@@ -115,8 +115,10 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
   };
 
   const request = (method: string, path: string, o: RawOptions = {}) => rawRequest(port, method, path, o);
+  // With sign-in on, the helper watches the workers as an admin (SUPERVISOR_TOKEN); tests make their own calls.
+  const watcher: Record<string, string> = options.env?.SUPERVISOR_TOKEN ? { authorization: `Bearer ${options.env.SUPERVISOR_TOKEN}` } : {};
   const workers = async () => {
-    const reply = await request('GET', '/supervisor/api/workers');
+    const reply = await request('GET', '/supervisor/api/workers', { headers: watcher });
     if (reply.status !== 200) throw new Error(`GET /supervisor/api/workers answered ${reply.status}: ${reply.text}`);
     const list = reply.body.workers as WorkerInfo[];
     for (const w of list) remember(w.pid);
@@ -128,7 +130,7 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
     try {
       return await waitFor(what, condition, timeoutMs);
     } catch (error) {
-      const list = await rawRequest(port, 'GET', '/supervisor/api/workers', { timeoutMs: 2000 }).then((r) => r.text, (e: Error) => e.message);
+      const list = await rawRequest(port, 'GET', '/supervisor/api/workers', { timeoutMs: 2000, headers: watcher }).then((r) => r.text, (e: Error) => e.message);
       (error as Error).message += `\nworkers: ${list}\nsupervisor output (tail):\n${proc.output().slice(-3000)}`;
       throw error;
     }
@@ -167,7 +169,7 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
         timeoutMs,
       ),
     async current() {
-      const reply = await request('GET', '/supervisor/api/workers');
+      const reply = await request('GET', '/supervisor/api/workers', { headers: watcher });
       return reply.body.current as string | null;
     },
     async waitForReady(handles, timeoutMs = 15_000) {
