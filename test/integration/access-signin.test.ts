@@ -184,6 +184,7 @@ test('registering a free handle grants it to its registrant; another person\'s h
   const made = await w.call('POST', '/api/profile/register', { headers: { cookie: lisa }, body: { handle: 'lisa.new' } });
   assert.equal(made.status, 201, made.text);
   await waitFor('lisa to be granted lisa.new', () => w.users.find('lisa')?.profiles.includes('lisa.new') ?? false, 3000);
+  assert.ok(w.sup.proc.lines.some((l) => l.msg === 'profile registered' && l.user === 'lisa' && l.target === 'lisa.new'), "the worker's own line says who registered it");
   await w.sup.waitForState('lisa.new', 'ready', 15_000);
   assert.equal((await w.call('GET', '/p/lisa.new/api/profile/current', { headers: { cookie: lisa } })).status, 200);
   assert.equal((await w.call('GET', '/p/lisa.new/api/profile/current', { headers: { cookie: bob } })).status, 403);

@@ -5,6 +5,7 @@ import { CorruptFileError } from '../../shared/profile-store.ts';
 import { readJson } from '../../shared/json-body.ts';
 import type { Handle } from '../../shared/handle.ts';
 import type { WorkerDeps } from '../deps.ts';
+import type { Who } from '../access.ts';
 
 /** MIS/Blaze credentials of this worker's profile. Passwords go in, never out. */
 export function credentialRoutes(deps: WorkerDeps): Router {
@@ -39,7 +40,7 @@ export function credentialRoutes(deps: WorkerDeps): Router {
       if (error instanceof CorruptFileError) throw new ApiError(409, 'corrupt_file', error.message, { file: error.file });
       throw error;
     }
-    deps.log.info({ fields: Object.keys(patch) }, 'credentials saved');
+    deps.log.info({ user: (ctx.state.who as Who).user, fields: Object.keys(patch) }, 'credentials saved');
     ctx.body = { success: true, handle, saved_fields: Object.keys(patch), ...publicBlazeConfig(saved) };
   });
 

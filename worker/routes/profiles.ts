@@ -70,7 +70,7 @@ export function profileRoutes(deps: WorkerDeps): Router {
       await store.deleteToken(handle).catch(() => {});
       throw error;
     }
-    deps.log.info({ target: handle }, 'profile registered');
+    deps.log.info({ user: (ctx.state.who as Who).user, target: handle }, 'profile registered');
     ctx.status = 201;
     ctx.body = {
       success: true,
@@ -86,7 +86,7 @@ export function profileRoutes(deps: WorkerDeps): Router {
       throw new ApiError(404, 'profile_not_found', `profile "${handle}" is not registered or its credentials file is missing`);
     }
     await store.writeLastProfile(handle);
-    deps.log.info({ target: handle }, 'switched current profile');
+    deps.log.info({ user: (ctx.state.who as Who).user, target: handle }, 'switched current profile');
     deps.notify({ type: 'switch', handle });
     ctx.body = {
       success: true,
@@ -106,7 +106,7 @@ export function profileRoutes(deps: WorkerDeps): Router {
     if (!(await store.deleteToken(handle))) {
       throw new ApiError(404, 'profile_not_found', `profile "${handle}" is not registered`);
     }
-    deps.log.info({ target: handle }, 'profile deleted (token file removed; credentials and blaze config kept)');
+    deps.log.info({ user: (ctx.state.who as Who).user, target: handle }, 'profile deleted (token file removed; credentials and blaze config kept)');
     ctx.body = {
       success: true,
       handle,
