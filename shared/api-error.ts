@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'automation_failed'
   | 'automation_timeout'
   | 'busy'
+  | 'cancelled'
+  | 'google_unreachable'
   | 'session_unavailable'
   | 'corrupt_file'
   | 'storage_error'
@@ -95,7 +97,12 @@ export function errorMiddleware(log: Logger): Middleware {
       }
     } catch (error) {
       const api = toApiError(error);
-      if (api.status >= 500) log.error({ err: error, path: ctx.path }, 'request failed');
+      // An ApiError is an expected, explained failure (the MIS unreachable, Google refusing, Chrome missing):
+      // a warning with its code and message, no stack. Anything else is a bug: an error with its stack.
+      if (api.status >= 500) {
+        if (error instanceof ApiError) log.warn({ error: api.code, status: api.status, path: ctx.path }, api.message);
+        else log.error({ err: error, path: ctx.path }, 'request failed');
+      }
       ctx.status = api.status;
       ctx.set('cache-control', 'no-store');
       ctx.body = errorBody(api.code, api.message, api.extra);

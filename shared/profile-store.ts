@@ -143,6 +143,20 @@ export class ProfileStore {
     });
   }
 
+  /** A damaged blaze config replaced on purpose: it is kept next to itself as `….damaged-<time>` (nothing
+   *  is lost) and an empty one takes its place. Returns where the damaged one went, or null when the file
+   *  was not damaged (then nothing changes). */
+  setAsideDamagedBlazeConfig(handle: Handle): Promise<string | null> {
+    const file = this.profilePaths(handle).blazeConfig;
+    return this.#locks.run(file, async () => {
+      if ((await readJsonFile(file)).status !== 'corrupt') return null;
+      const aside = `${file}.damaged-${new Date().toISOString().replace(/[-:.]/g, '')}`;
+      await fs.rename(file, aside);
+      await writeJsonFileAtomic(file, {}, { secret: true, exclusive: true });
+      return aside;
+    });
+  }
+
   /** Creates an empty blaze config unless one exists (credentials kept from an earlier registration stay). */
   async ensureBlazeConfig(handle: Handle): Promise<void> {
     try {

@@ -11,12 +11,14 @@ import { misRoutes } from './routes/mis.ts';
 import { sheetsRoutes } from './routes/sheets.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { eventRoutes } from './routes/events.ts';
+import { workRoutes } from './routes/work.ts';
 import { workerAccess } from './access.ts';
+import { workerPageFrame } from './page-frame.ts';
 
 export function createWorkerApp(deps: WorkerDeps): Koa {
   const app = new Koa();
   app.proxy = deps.supervised;
-  useBaseMiddleware(app, deps.log);
+  useBaseMiddleware(app, deps.log, workerPageFrame(deps.handle));
   app.use(workerAccess(deps));
   app.use(
     staticAssets({
@@ -35,6 +37,7 @@ export function createWorkerApp(deps: WorkerDeps): Koa {
     sheetsRoutes(deps),
     sessionRoutes(deps),
     eventRoutes(deps),
+    workRoutes(deps),
   ];
   for (const router of routers) {
     app.use(router.routes());

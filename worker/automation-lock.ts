@@ -1,5 +1,5 @@
 import { ApiError } from '../shared/api-error.ts';
-import type { WorkInProgress, WorkName } from './work-in-progress.ts';
+import type { Work, WorkInProgress, WorkName } from './work-in-progress.ts';
 
 /** One automation at a time per worker (one Chrome, one page): a second one gets 409 `busy` — except behind
  *  the restore after a start (reopening Chrome, logging into the MIS), which a person's automation simply
@@ -20,12 +20,16 @@ export class AutomationLock {
     return this.#running;
   }
 
-  async run<T>(name: WorkName, task: () => Promise<T>): Promise<T> {
+  async run<T>(name: WorkName, task: (work: Work) => Promise<T>, options: { done?: (result: T) => string } = {}): Promise<T> {
     while (this.#running === 'restore') await this.#current.catch(() => {});
-    if (this.#running) throw new ApiError(409, 'busy', `"${this.#running}" is still running for this profile; wait for it to finish`, { running: this.#running });
+    if (this.#running) {
+      const view = this.#work.find({ name: this.#running })?.view;
+      const what = `"${this.#running}"${view ? ` (${view.title.toLowerCase()}: ${view.stage})` : ''}`;
+      throw new ApiError(409, 'busy', `${what} is still running for this profile: wait for it to finish, or cancel it (POST api/work/cancel)`, { running: this.#running });
+    }
     this.#running = name;
     this.#onChange(name);
-    const run = this.#work.track(name, task);
+    const run = this.#work.track(name, task, { ...options, cancellable: name !== 'browser-close' });
     this.#current = run;
     try {
       return await run;

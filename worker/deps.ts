@@ -16,6 +16,9 @@ export interface WorkerDeps {
   store: ProfileStore;
   settings: Settings;
   log: Logger;
+  /** Where this profile's API is for the person reading a message: `/p/<handle>/api` under the supervisor
+   *  (the unprefixed `/api` may go to another profile), `/api` alone. */
+  apiBase: string;
   /** Tells the supervisor something (no-op when the worker runs alone). */
   notify(message: WorkerMessage): void;
   supervised: boolean;

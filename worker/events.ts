@@ -1,12 +1,17 @@
+import type { BrowserStatus } from './browser/browser-session.ts';
 import type { RestoreStatus } from './restore.ts';
+import type { WorkView } from './work-in-progress.ts';
 
-/** What happens in a worker that its pages follow live: Chrome started or gone, an automation started or
- *  ended, the restore after a start. Published by the profile's services, streamed by `GET /api/events` (Server-Sent Events, or a
- *  WebSocket on the same path). `at`: when it happened, in ms since the epoch. */
+/** What happens in a worker that its pages follow live: Chrome starting, started, signing in or gone; a
+ *  piece of work begun, at a new stage, or ended; the restore after a start; a Google account connected.
+ *  Published by the profile's services, streamed by `GET /api/events` (Server-Sent Events, or a WebSocket
+ *  on the same path). `at`: when it happened, in ms since the epoch. */
 export type WorkerEvent =
-  | { type: 'status'; at: number; browser: { ready: boolean; pid: number | null }; automation: string | null; restore: RestoreStatus | null }
-  | { type: 'browser'; at: number; ready: boolean; pid: number | null }
+  | { type: 'status'; at: number; browser: BrowserStatus | null; automation: string | null; work: WorkView[]; restore: RestoreStatus | null }
+  | ({ type: 'browser'; at: number } & BrowserStatus)
   | { type: 'automation'; at: number; running: string | null }
+  | ({ type: 'work'; at: number } & WorkView)
+  | { type: 'google'; at: number; authenticated: boolean }
   | ({ type: 'restore'; at: number } & RestoreStatus);
 
 type Published = WorkerEvent extends infer E ? (E extends WorkerEvent ? Omit<E, 'at'> : never) : never;

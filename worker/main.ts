@@ -46,15 +46,16 @@ const selection = await selectProfile();
 const log = bootLog.child({ profile: selection.handle });
 const session = await SessionManager.open(selection.handle, settings, log);
 const events = new WorkerEvents();
+const apiBase = supervised && selection.handle ? `${profilePrefix(selection.handle)}/api` : '/api';
 // Google sends the person back here: through the supervisor's public URL when supervised, else directly.
 const publicBase = supervised && selection.handle ? `${settings.PUBLIC_URL}${profilePrefix(selection.handle)}` : `http://localhost:${settings.PORT}`;
 const profile = selection.handle
   ? new LazyProfile(async () => {
       const { createProfileServices } = await import('./profile-services.ts');
-      return createProfileServices({ handle: selection.handle!, store, settings, session, log, notify, events, redirectUri: `${publicBase}/api/auth/google/callback` });
+      return createProfileServices({ handle: selection.handle!, store, settings, session, log, notify, events, apiBase, redirectUri: `${publicBase}/api/auth/google/callback` });
     })
   : null;
-const deps = { handle: selection.handle, store, settings, log, notify, supervised, session, profile, events, restore: new RestoreState() };
+const deps = { handle: selection.handle, store, settings, log, apiBase, notify, supervised, session, profile, events, restore: new RestoreState() };
 const app = createWorkerApp(deps);
 const upgrade = eventSocket(deps);
 const createServer = () => {

@@ -34,30 +34,33 @@ export function createProfileServices(options: {
   session: SessionManager;
   log: Logger;
   redirectUri: string;
+  /** Where the profile's API is, for the fixes messages name. */
+  apiBase: string;
   notify(message: WorkerMessage): void;
   events: WorkerEvents;
 }): ProfileServices {
   const { handle, store, settings, session, log } = options;
   const paths = store.profilePaths(handle);
-  const google = new GoogleAccount({ handle, store, log, redirectUri: options.redirectUri });
+  const google = new GoogleAccount({ handle, store, log, redirectUri: options.redirectUri, apiBase: options.apiBase });
   // The supervisor never recycles (until it is done, within its limit) nor idle-stops a worker at work.
-  const work = new WorkInProgress((running) => options.notify({ type: 'work', running }));
+  const work = new WorkInProgress(
+    (running) => options.notify({ type: 'work', running }),
+    (view) => options.events.publish({ type: 'work', ...view }),
+  );
   return {
     handle,
     google,
-    sheets: new SheetsConnection(google, session, settings.GOOGLE_API_ROOT),
+    sheets: new SheetsConnection(google, session, settings.GOOGLE_API_ROOT, options.apiBase),
     browser: new BrowserSession({
       chromePath: settings.CHROME_PATH,
       headless: settings.HEADLESS,
       userDataDir: paths.chromeDir,
       downloadsDir: paths.downloads,
       log,
-      onPid: (pid) => {
-        options.notify({ type: 'browser', pid });
-        options.events.publish({ type: 'browser', ready: pid !== null, pid });
-      },
+      onPid: (pid) => options.notify({ type: 'browser', pid }),
+      onChange: (status) => options.events.publish({ type: 'browser', ...status }),
     }),
-    mis: new MisClient(log),
+    mis: new MisClient(log, options.apiBase),
     automation: new AutomationLock(work, (running) => options.events.publish({ type: 'automation', running })),
     work,
     csv: { current: null },

@@ -4,6 +4,7 @@ import { ApiError } from '../shared/api-error.ts';
 import type { WorkerDeps } from './deps.ts';
 import type { ProfileServices } from './profile-services.ts';
 import type { CsvReport } from './mis/csv-report.ts';
+import type { Work } from './work-in-progress.ts';
 
 // What a profile's work is, kept in its session store (file or Redis) so that a new worker — after any
 // recycle, on any shard — brings it back (worker/restore.ts). The volatile pieces (the parsed CSV, Chrome,
@@ -49,16 +50,32 @@ export async function reloadCsv(deps: WorkerDeps, profile: ProfileServices): Pro
 }
 
 /** Starts Chrome if needed and logs into the MIS with the profile's saved credentials; remembers that the
- *  browser is open and logged in. */
-export async function loginToMis(deps: WorkerDeps, profile: ProfileServices) {
+ *  browser is open and logged in. The browser's status says where the sign-in stands at every moment. */
+export async function loginToMis(deps: WorkerDeps, profile: ProfileServices, work: Work) {
   const config = await deps.store.readBlazeConfig(profile.handle);
   if (!config.mis_username || !config.mis_password) {
-    throw new ApiError(409, 'mis_credentials_missing', 'save the MIS username and password for this profile first (POST /api/save-profile-credentials)');
+    throw new ApiError(409, 'mis_credentials_missing', `save the MIS username and password for this profile first (MIS / Blaze on its page, or POST ${deps.apiBase}/save-profile-credentials)`);
   }
   const misUrl = config.mis_url || deps.settings.MIS_URL;
-  const page = await profile.browser.page();
-  const misLogin = await profile.mis.login(page, misUrl, config.mis_username, config.mis_password);
-  profile.browser.markLoggedIn(misUrl);
+  const startsChrome = !profile.browser.ready;
+  work.stage(startsChrome ? 'starting Chrome' : 'using the open Chrome');
+  // Cancelled, it leaves things as they were: a Chrome it started is closed again.
+  const closeOnCancel = startsChrome ? work.onCancel(() => profile.browser.close(1000)) : () => {};
+  let misLogin: 'logged_in' | 'already_logged_in';
+  let page: Awaited<ReturnType<typeof profile.browser.page>>;
+  try {
+    page = await profile.browser.page(work.signal);
+    profile.browser.setMis({ state: 'signing-in', url: misUrl, error: null });
+    try {
+      misLogin = await profile.mis.login(page, misUrl, config.mis_username, config.mis_password, work);
+    } catch (error) {
+      profile.browser.setMis(work.cancelled ? null : { state: 'failed', url: misUrl, error: (error as Error).message });
+      throw error;
+    }
+  } finally {
+    closeOnCancel();
+  }
+  profile.browser.setMis({ state: 'logged-in', url: misUrl, error: null });
   const browser: RememberedBrowser = { open: true, mis_logged_in: true };
   // The login worked; a session store that is down only means it is not reopened after a restart.
   await deps.session.set('browser', browser).catch((error) => deps.log.warn({ err: error }, 'Chrome will not be reopened after a restart: the session store is unavailable'));

@@ -1,9 +1,9 @@
 import { ApiError } from '../shared/api-error.ts';
-import { profilePrefix } from '../shared/profile-url.ts';
 import type { LoadedSpreadsheet } from './google/sheets.ts';
 import type { WorkerDeps } from './deps.ts';
 import type { ProfileServices } from './profile-services.ts';
 import { loginToMis, rememberedBrowser, reloadCsv } from './remembered-work.ts';
+import type { Work } from './work-in-progress.ts';
 
 export type RestorePieceName = 'csv' | 'spreadsheet' | 'browser';
 
@@ -63,15 +63,15 @@ export class Restore {
     if (wanted.length === 0) return;
     this.#begin(wanted);
     const profile = await deps.profile.get();
-    const h = profilePrefix(profile.handle);
+    const h = deps.apiBase.replace(/\/api$/, '');
     // Chrome's part is an automation (tracked by the lock); the file and Sheets parts are tracked here.
     await Promise.all([
-      profile.work.track('restore', () =>
+      profile.work.track('restore', (work) =>
         Promise.all([
           remembered.csv && this.#piece('csv', () => this.#csv(profile), `pull the CSV again (POST ${h}/api/mis/pull-csv) or upload it (POST ${h}/api/mis/upload-csv)`),
-          remembered.spreadsheet && this.#piece('spreadsheet', () => this.#spreadsheet(profile, remembered.spreadsheet!), `load it again (POST ${h}/api/mis/load-sheet)`),
+          remembered.spreadsheet && this.#piece('spreadsheet', () => this.#spreadsheet(profile, remembered.spreadsheet!, work), `load it again (POST ${h}/api/mis/load-sheet)`),
         ]),
-      ),
+      { cancellable: false }),
       remembered.browser && this.#piece('browser', () => this.#browser(profile, remembered.browser!.mis_logged_in), `open it again with "Init all" (POST ${h}/api/init-all)`),
     ]);
     this.#finish();
@@ -82,17 +82,20 @@ export class Restore {
     return report ? `${report.rows.length} rows from ${report.file}` : 'nothing to load';
   }
 
-  async #spreadsheet(profile: ProfileServices, remembered: LoadedSpreadsheet): Promise<string> {
-    const loaded = await profile.sheets.load(remembered.spreadsheet_id);
+  async #spreadsheet(profile: ProfileServices, remembered: LoadedSpreadsheet, work: Work): Promise<string> {
+    const loaded = await profile.sheets.load(remembered.spreadsheet_id, work);
     return `"${loaded.title}", ${loaded.tabs.length} tabs`;
   }
 
   async #browser(profile: ProfileServices, misLoggedIn: boolean): Promise<string> {
     if (!misLoggedIn) {
-      await profile.automation.run('restore', () => profile.browser.page());
+      await profile.automation.run('restore', (work) => {
+        work.stage('starting Chrome');
+        return profile.browser.page(work.signal);
+      });
       return 'Chrome open';
     }
-    const { mis_url } = await profile.automation.run('restore', () => loginToMis(this.#deps, profile));
+    const { mis_url } = await profile.automation.run('restore', (work) => loginToMis(this.#deps, profile, work));
     return `Chrome open, logged into ${mis_url}`;
   }
 
@@ -133,7 +136,7 @@ export class Restore {
 
 /** A person's account of why a piece did not come back, and the action that fixes it. */
 function explain(error: unknown, fallbackFix: string, deps: WorkerDeps): { reason: string; fix: string } {
-  const h = deps.handle ? profilePrefix(deps.handle) : '';
+  const h = deps.apiBase.replace(/\/api$/, '');
   if (error instanceof ApiError) {
     switch (error.code) {
       case 'token_expired_or_revoked':

@@ -157,16 +157,25 @@ test('one automation at a time: a second one while the export runs → 409 busy;
   const first = api.post('/api/mis/pull-csv');
   try {
     await waitFor('the export to be in flight', () => fake.pendingExports === 1, 15_000);
-    for (const path of ['/api/mis/pull-csv', '/api/init-all', '/api/browser/close']) {
+    for (const path of ['/api/mis/pull-csv', '/api/init-all']) {
       const res = await api.post(path);
       assert.equal(res.status, 409, `${path}: ${res.text}`);
       assert.equal(res.body.error, 'busy');
       assert.equal(res.body.running, 'pull-csv');
       assert.match(res.body.message, /pull-csv/);
+      assert.match(res.body.message, /waiting for the export/, 'the busy answer names the stage');
     }
     const status = await api.get('/api/browser-status');
     assert.equal(status.body.automation, 'pull-csv');
     assert.equal(status.body.ready, true);
+    const work = await api.get('/api/work');
+    assert.equal(work.status, 200, work.text);
+    const pull = work.body.work.find((w: { name: string }) => w.name === 'pull-csv');
+    assert.ok(pull, work.text);
+    assert.equal(pull.state, 'running');
+    assert.match(pull.stage, /waiting for the export/);
+    assert.deepEqual(pull.attempt, { n: 1, of: 3 });
+    assert.ok(pull.limit_ms > 0, 'the most it can take');
     // the running automation is live state: /api/browser-status has it, the session store does not
     assertNoBrowserFlags((await api.get('/api/session')).body.values, 'the session during the export');
     assert.equal((await api.get('/healthz')).status, 200);
@@ -183,6 +192,37 @@ test('one automation at a time: a second one while the export runs → 409 busy;
   assertNoBrowserFlags((await api.get('/api/session')).body.values, 'the session after the export');
   const after = await api.post('/api/init-all');
   assert.equal(after.status, 200, after.text);
+});
+
+test('Close browser during an export cancels it: Chrome closes within 2 s and no partial CSV is kept', async (t) => {
+  if (!requireIntegration(t, 'Chromium', chrome.available, chrome.reason)) return;
+  const dir = config.file('downloads', 'nick.tat');
+  const before = (await fs.readdir(dir).catch(() => [] as string[])).sort();
+  fake.setExportDelay(20_000);
+  const pull = api.post('/api/mis/pull-csv');
+  try {
+    await waitFor('the export to be in flight', () => fake.pendingExports === 1, 15_000);
+    const asked = performance.now();
+    const close = await api.post('/api/browser/close');
+    const took = performance.now() - asked;
+    assert.equal(close.status, 200, close.text);
+    assert.equal(close.body.browser_ready, false);
+    assert.ok(took < 2000, `closing took ${Math.round(took)} ms`);
+    const cancelled = await pull;
+    assert.equal(cancelled.status, 409, cancelled.text);
+    assert.equal(cancelled.body.error, 'cancelled');
+    assert.match(cancelled.body.message, /cancelled; nothing was kept/);
+    await waitFor('Chrome to exit', () => processesMentioning(userDataDir).length === 0, 2000);
+    const status = await api.get('/api/browser-status');
+    assert.equal(status.body.state, 'not started');
+    assert.equal(status.body.automation, null);
+    assert.deepEqual((await fs.readdir(dir).catch(() => [] as string[])).sort(), before, 'nothing half-written');
+  } finally {
+    fake.setExportDelay(0);
+    await pull.catch(() => {});
+  }
+  const again = await api.post('/api/init-all');
+  assert.equal(again.status, 200, again.text);
 });
 
 test('MIS_URL is used when the profile sets no mis_url; POST /api/browser/close closes Chrome', async (t) => {

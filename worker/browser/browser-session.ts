@@ -12,6 +12,26 @@ export interface BrowserSessionOptions {
   log: Logger;
   /** Chrome's pid when it starts, null when it is gone (the supervisor kills it if the worker dies). */
   onPid(pid: number | null): void;
+  /** Anything in `status()` changed (the pages follow it live). */
+  onChange(status: BrowserStatus): void;
+}
+
+/** Where the MIS sign-in of this Chrome stands. */
+export interface MisLogin {
+  state: 'signing-in' | 'logged-in' | 'failed';
+  url: string;
+  error: string | null;
+}
+
+export interface BrowserStatus {
+  ready: boolean;
+  /** What Chrome is doing: true at every moment (the pages say "starting" while it starts). */
+  state: 'not started' | 'starting' | 'running' | 'closing';
+  instance: { pid: number | null; user_data_dir: string; download_dir: string } | null;
+  mis_logged_in: boolean;
+  mis_url: string | null;
+  mis: MisLogin | null;
+  last_crash: string | null;
 }
 
 /** This profile's Chrome: its own user-data dir and download folder, launched on demand only, closed on
@@ -22,8 +42,9 @@ export class BrowserSession {
   #launching: Promise<Browser> | null = null;
   #page: Page | null = null;
   #lastCrash: string | null = null;
-  /** The MIS this Chrome logged into, while it stays open. */
-  #misUrl: string | null = null;
+  #closing = false;
+  /** The MIS sign-in of this Chrome, while it stays open. */
+  #mis: MisLogin | null = null;
 
   constructor(options: BrowserSessionOptions) {
     this.#o = options;
@@ -33,32 +54,42 @@ export class BrowserSession {
     return this.#browser?.connected ?? false;
   }
 
-  status() {
+  status(): BrowserStatus {
+    const ready = this.ready;
+    const mis = ready ? this.#mis : null;
     return {
-      ready: this.ready,
-      instance: this.ready ? { pid: this.#browser!.process()?.pid ?? null, user_data_dir: this.#o.userDataDir, download_dir: this.#o.downloadsDir } : null,
-      mis_logged_in: this.ready && this.#misUrl !== null,
-      mis_url: this.ready ? this.#misUrl : null,
+      ready,
+      state: this.#closing ? 'closing' : ready ? 'running' : this.#launching ? 'starting' : 'not started',
+      instance: ready ? { pid: this.#browser!.process()?.pid ?? null, user_data_dir: this.#o.userDataDir, download_dir: this.#o.downloadsDir } : null,
+      mis_logged_in: mis?.state === 'logged-in',
+      mis_url: mis?.state === 'logged-in' ? mis.url : null,
+      mis,
       last_crash: this.#lastCrash,
     };
   }
 
-  /** The page logged into the MIS at `url`. */
-  markLoggedIn(url: string): void {
-    this.#misUrl = url;
+  /** Where the MIS sign-in stands (signing in, logged in at `url`, or failed and why). */
+  setMis(mis: MisLogin | null): void {
+    this.#mis = mis;
+    this.#changed();
   }
 
-  browser(): Promise<Browser> {
+  /** Chrome, started if needed; `signal` aborts a start under way (and closes what it started). */
+  browser(signal?: AbortSignal): Promise<Browser> {
     if (this.#browser?.connected) return Promise.resolve(this.#browser);
-    this.#launching ??= this.#launch().finally(() => {
-      this.#launching = null;
-    });
+    if (!this.#launching) {
+      this.#launching = this.#launch(signal).finally(() => {
+        this.#launching = null;
+        this.#changed();
+      });
+      this.#changed();
+    }
     return this.#launching;
   }
 
   /** The one page automations use (created on first use, replaced if it was closed). */
-  async page(): Promise<Page> {
-    const browser = await this.browser();
+  async page(signal?: AbortSignal): Promise<Page> {
+    const browser = await this.browser(signal);
     if (this.#page && !this.#page.isClosed()) return this.#page;
     const [existing] = await browser.pages();
     this.#page = existing ?? (await browser.newPage());
@@ -66,22 +97,31 @@ export class BrowserSession {
     return this.#page;
   }
 
-  async close(): Promise<void> {
+  /** Closes Chrome: politely for up to `graceMs`, then SIGKILL. */
+  async close(graceMs = 5000): Promise<void> {
     const browser = this.#browser;
     this.#browser = null;
     this.#page = null;
-    this.#misUrl = null;
+    this.#mis = null;
     if (!browser) return;
     const proc = browser.process();
+    this.#closing = true;
+    this.#changed();
     try {
-      await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 5000))]);
+      await Promise.race([browser.close(), new Promise((r) => setTimeout(r, graceMs))]);
     } finally {
       if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      this.#closing = false;
       this.#o.onPid(null);
+      this.#changed();
     }
   }
 
-  async #launch(): Promise<Browser> {
+  #changed(): void {
+    this.#o.onChange(this.status());
+  }
+
+  async #launch(signal?: AbortSignal): Promise<Browser> {
     const executablePath = findChrome(this.#o.chromePath);
     if (!executablePath) {
       throw new ApiError(
@@ -105,6 +145,12 @@ export class BrowserSession {
     ];
     // Chrome refuses its sandbox as root (containers, CI); elsewhere the sandbox stays on.
     if (process.getuid?.() === 0) args.push('--no-sandbox');
+    // puppeteer ends the browser when its launch signal aborts, also after the launch: it gets a signal of
+    // its own that follows the work's only while Chrome comes up.
+    const launching = new AbortController();
+    const abortLaunch = () => launching.abort(signal?.reason);
+    if (signal?.aborted) abortLaunch();
+    else signal?.addEventListener('abort', abortLaunch, { once: true });
     let browser: Browser;
     try {
       browser = await launch({
@@ -120,11 +166,16 @@ export class BrowserSession {
         timeout: 30_000,
         defaultViewport: { width: 1366, height: 900 },
         downloadBehavior: { policy: 'allow', downloadPath: this.#o.downloadsDir },
+        signal: launching.signal,
       });
     } catch (error) {
-      this.#o.log.error({ err: error }, 'Chrome did not start');
-      throw new ApiError(503, 'browser_unavailable', `Chrome did not start: ${(error as Error).message.split('\n')[0]}`);
+      if (signal?.aborted) throw error;
+      // Expected where Chrome is missing or broken: a warning with the reason, no stack.
+      const reason = (error as Error).message.split('\n')[0];
+      this.#o.log.warn({ error: 'browser_unavailable', reason, chrome: executablePath }, 'Chrome did not start');
+      throw new ApiError(503, 'browser_unavailable', `Chrome did not start: ${reason}`);
     }
+    signal?.removeEventListener('abort', abortLaunch);
     const pid = browser.process()?.pid ?? null;
     this.#o.onPid(pid);
     this.#lastCrash = null;
@@ -132,11 +183,18 @@ export class BrowserSession {
       if (this.#browser !== browser) return; // closed on purpose
       this.#browser = null;
       this.#page = null;
-      this.#misUrl = null;
+      this.#mis = null;
       this.#lastCrash = new Date().toISOString();
       this.#o.log.error({ pid }, 'Chrome exited unexpectedly; it is started again on the next automation');
       this.#o.onPid(null);
+      this.#changed();
     });
+    if (signal?.aborted) {
+      // Cancelled while Chrome came up: it goes at once.
+      await browser.close().catch(() => browser.process()?.kill('SIGKILL'));
+      this.#o.onPid(null);
+      signal.throwIfAborted();
+    }
     this.#browser = browser;
     this.#o.log.info({ pid, headless: this.#o.headless }, 'Chrome started');
     return browser;

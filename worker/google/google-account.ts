@@ -9,7 +9,8 @@ import { readClientFile, type OAuthClientConfig } from './client-file.ts';
 
 export const SHEETS_SCOPE = 'https://www.googleapis.com/auth/spreadsheets';
 const STATE_TTL_MS = 10 * 60 * 1000;
-const FIX = 'connect Google again: POST /api/auth/google (or "Connect Google" on the settings page)';
+/** Failures to reach Google at all (DNS, no route, refused, timed out), as opposed to Google refusing. */
+const NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
 
 /** One profile's Google account: the OAuth web flow, the token file, and an authorised client that
  *  writes refreshed tokens back. google-auth-library is loaded on first use only. */
@@ -18,11 +19,14 @@ export class GoogleAccount {
   readonly #store: ProfileStore;
   readonly #log: Logger;
   readonly #redirectUri: string;
+  /** What fixes a token Google no longer takes. */
+  readonly #fix: string;
   /** Pending `state` values → when they expire (monotonic ms). Single use. */
   readonly #states = new Map<string, number>();
   #client: OAuth2Client | null = null;
 
-  constructor(options: { handle: Handle; store: ProfileStore; log: Logger; redirectUri: string }) {
+  constructor(options: { handle: Handle; store: ProfileStore; log: Logger; redirectUri: string; apiBase: string }) {
+    this.#fix = `connect Google again: "Connect Google" on the profile's page, or POST ${options.apiBase}/auth/google`;
     this.#handle = options.handle;
     this.#store = options.store;
     this.#log = options.log;
@@ -56,7 +60,10 @@ export class GoogleAccount {
     try {
       ({ tokens } = await client.getToken({ code, redirect_uri: this.#redirectUri }));
     } catch (error) {
-      throw this.#tokenError(error, 'the authorisation code could not be exchanged');
+      const failure = this.#tokenError(error, 'the authorisation code could not be exchanged', config.token_uri);
+      // Google never saw the code: the same answer may be tried again (the page offers "Try again").
+      if (failure instanceof ApiError && failure.code === 'google_unreachable') this.#states.set(state, expires);
+      throw failure;
     }
     const previous = await this.#store.readToken(this.#handle);
     const refreshToken = tokens.refresh_token ?? (previous.kind === 'token' ? previous.token.refreshToken : null);
@@ -71,7 +78,7 @@ export class GoogleAccount {
     const stored = await this.#store.readToken(this.#handle);
     if (stored.kind !== 'token') {
       const why = stored.kind === 'corrupt' || stored.kind === 'invalid' ? 'its token file is unreadable' : 'it is not connected yet';
-      throw new ApiError(409, 'not_authenticated', `the Google account of "${this.#handle}" cannot be used: ${why}; ${FIX}`);
+      throw new ApiError(409, 'not_authenticated', `the Google account of "${this.#handle}" cannot be used: ${why}; ${this.#fix}`);
     }
     const config = await this.#clientConfig();
     const client = await this.#newClient(config);
@@ -81,7 +88,12 @@ export class GoogleAccount {
       const merged = toStoredToken({ ...fresh, scope: fresh.scope ?? token.scopes.join(' ') }, config, fresh.refresh_token ?? token.refreshToken);
       this.#store.writeToken(this.#handle, merged).then(
         () => this.#log.info('refreshed Google token saved'),
-        (error) => this.#log.error({ err: error }, 'could not save the refreshed Google token'),
+        (error) => {
+          // A config dir that cannot be written (read-only, full) is a warning; anything else a bug, with its stack.
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code) this.#log.warn({ error: 'storage_error', code, reason: (error as Error).message }, 'could not save the refreshed Google token');
+          else this.#log.error({ err: error }, 'could not save the refreshed Google token');
+        },
       );
     });
     this.#client = client;
@@ -98,18 +110,27 @@ export class GoogleAccount {
     }
   }
 
-  #tokenError(error: unknown, what: string): Error {
+  /** Sign-ins begun and not finished are forgotten: their links no longer work (a cancelled connect). */
+  forgetPendingSignIns(): void {
+    this.#states.clear();
+  }
+
+  #tokenError(error: unknown, what: string, url?: string): Error {
     if (error instanceof ApiError) return error;
-    const e = error as { message?: string; status?: number; response?: { status?: number; data?: { error?: unknown } } };
+    const e = error as { message?: string; code?: string; status?: number; response?: { status?: number; data?: { error?: unknown } } };
+    if (!e.response && typeof e.code === 'string' && NETWORK_CODES.has(e.code)) {
+      const host = url ? new URL(url).host : 'Google';
+      return new ApiError(502, 'google_unreachable', `this server could not reach Google at ${host} (${e.code})`, { host });
+    }
     const data = e.response?.data?.error;
     const code = typeof data === 'string' ? data : (data as { status?: string } | undefined)?.status;
     if (code === 'invalid_grant' || /invalid_grant/.test(e.message ?? '')) {
       this.#client = null;
-      return new ApiError(401, 'token_expired_or_revoked', `Token has been expired or revoked for "${this.#handle}"; ${FIX}`);
+      return new ApiError(401, 'token_expired_or_revoked', `Token has been expired or revoked for "${this.#handle}"; ${this.#fix}`);
     }
     const status = e.response?.status ?? e.status;
     if (status === 401 || status === 403) {
-      return new ApiError(403, 'not_authenticated', `Google refused the request (${status}); check that the Sheets API is enabled and the sheet is shared with this account, or ${FIX}`);
+      return new ApiError(403, 'not_authenticated', `Google refused the request (${status}); check that the Sheets API is enabled and the sheet is shared with this account, or ${this.#fix}`);
     }
     if (status === 404) return new ApiError(404, 'not_found', `${what}: Google answered 404 (check the spreadsheet id or tab name)`);
     if (status === 400) {
@@ -117,7 +138,8 @@ export class GoogleAccount {
       const said = (data as { message?: unknown } | undefined)?.message;
       return new ApiError(400, 'invalid_body', `${what}: Google refused the request${typeof said === 'string' ? ` (${said.slice(0, 200)})` : ''}; check the tab name and range`);
     }
-    this.#log.warn({ status, err: error }, what);
+    // Google failing (5xx, an unknown answer) is expected now and then: the reason, no stack.
+    this.#log.warn({ error: 'bad_gateway', status, code: e.code, reason: (e.message ?? '').split('\n')[0] }, what);
     return new ApiError(502, 'bad_gateway', `${what}: ${status ? `Google answered ${status}` : (e.message ?? 'network error')}`);
   }
 

@@ -2,6 +2,7 @@ import type { sheets_v4 } from '@googleapis/sheets';
 import { ApiError } from '../../shared/api-error.ts';
 import type { SessionManager } from '../session/session-manager.ts';
 import type { GoogleAccount } from './google-account.ts';
+import type { Work } from '../work-in-progress.ts';
 
 export interface LoadedSpreadsheet {
   spreadsheet_id: string;
@@ -25,9 +26,11 @@ export class SheetsConnection {
   readonly #account: GoogleAccount;
   readonly #session: SessionManager;
   readonly #rootUrl: string | undefined;
+  readonly #apiBase: string;
   #api: sheets_v4.Sheets | null = null;
 
-  constructor(account: GoogleAccount, session: SessionManager, rootUrl: string | undefined) {
+  constructor(account: GoogleAccount, session: SessionManager, rootUrl: string | undefined, apiBase: string) {
+    this.#apiBase = apiBase;
     this.#account = account;
     this.#session = session;
     this.#rootUrl = rootUrl ? rootUrl.replace(/\/?$/, '/') : undefined;
@@ -42,10 +45,16 @@ export class SheetsConnection {
     this.#api = null;
   }
 
-  async load(idOrUrl: string): Promise<LoadedSpreadsheet> {
+  /** Reads the spreadsheet's title and tabs and remembers it; `work` says the stage and can cancel it. */
+  async load(idOrUrl: string, work?: Work): Promise<LoadedSpreadsheet> {
     const id = spreadsheetIdFrom(idOrUrl);
     if (!id) throw new ApiError(400, 'invalid_body', 'give a spreadsheet id or a Google Sheets URL (https://docs.google.com/spreadsheets/d/<id>/…)');
-    const { data } = await this.#call((api) => api.spreadsheets.get({ spreadsheetId: id, fields: 'properties.title,sheets.properties' }));
+    work?.stage(this.#api ? "reading the spreadsheet's tabs" : 'connecting to Google');
+    const { data } = await this.#call((api) => {
+      work?.stage("reading the spreadsheet's tabs");
+      return api.spreadsheets.get({ spreadsheetId: id, fields: 'properties.title,sheets.properties' }, work ? { signal: work.signal } : {});
+    });
+    work?.throwIfCancelled();
     const loaded: LoadedSpreadsheet = {
       spreadsheet_id: id,
       title: data.properties?.title ?? '',
@@ -63,7 +72,7 @@ export class SheetsConnection {
 
   async values(tab: string, range: string | undefined, spreadsheetId?: string): Promise<{ spreadsheet_id: string; range: string; values: unknown[][] }> {
     const id = spreadsheetId ? spreadsheetIdFrom(spreadsheetId) : (await this.#session.get<LoadedSpreadsheet>('spreadsheet'))?.spreadsheet_id;
-    if (!id) throw new ApiError(409, 'invalid_state', 'no spreadsheet loaded: POST /api/mis/load-sheet first, or pass spreadsheet_id');
+    if (!id) throw new ApiError(409, 'invalid_state', `no spreadsheet loaded: POST ${this.#apiBase}/mis/load-sheet first, or pass spreadsheet_id`);
     const a1 = range ? `'${tab.replace(/'/g, "''")}'!${range}` : `'${tab.replace(/'/g, "''")}'`;
     const { data } = await this.#call((api) => api.spreadsheets.values.get({ spreadsheetId: id, range: a1 }));
     return { spreadsheet_id: id, range: data.range ?? a1, values: (data.values as unknown[][] | undefined) ?? [] };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { ApiError } from '../../shared/api-error.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Work } from '../work-in-progress.ts';
 import { timestamp } from './csv-report.ts';
 
 // The MIS web app's page contract (from the original): login form, logged-in marker, CSV export button.
@@ -13,69 +14,103 @@ const LOGGED_IN = '#daily-discount';
 const CSV_BUTTON = 'button.buttons-csv';
 
 export const DOWNLOAD_TIMEOUT_MS = 60_000;
+/** The export is clicked again when its file has not come after a third of the wait. */
+export const EXPORT_ATTEMPTS = 3;
 const LOGIN_TIMEOUT_MS = 20_000;
+const CHECK_FIX = 'check the MIS URL saved for this profile (MIS / Blaze settings) and that this server can reach it';
 
-/** Drives the MIS web app in this profile's Chrome page. */
+/** Drives the MIS web app in this profile's Chrome page. Each step says its stage and stops when the work
+ *  is cancelled. */
 export class MisClient {
   readonly #log: Logger;
+  readonly #apiBase: string;
 
-  constructor(log: Logger) {
+  constructor(log: Logger, apiBase: string) {
     this.#log = log;
+    this.#apiBase = apiBase;
   }
 
   /** Opens the MIS and logs in unless the profile's Chrome session already is. */
-  async login(page: Page, misUrl: string, username: string, password: string): Promise<'logged_in' | 'already_logged_in'> {
+  async login(page: Page, misUrl: string, username: string, password: string, work: Work): Promise<'logged_in' | 'already_logged_in'> {
+    const signal = work.signal;
+    work.stage('opening the MIS');
+    // A cancel while a page hangs: stop loading it, so Chrome is free for what comes next.
+    const stopLoading = work.onCancel(() => page.goto('about:blank', { timeout: 1_000 }).catch(() => {}));
     try {
-      await page.goto(misUrl, { waitUntil: 'domcontentloaded', timeout: LOGIN_TIMEOUT_MS });
-    } catch (error) {
-      throw new ApiError(502, 'mis_login_failed', `the MIS at ${misUrl} could not be opened: ${firstLine(error)}`);
+      try {
+        await page.goto(misUrl, { waitUntil: 'domcontentloaded', timeout: LOGIN_TIMEOUT_MS, signal });
+      } catch (error) {
+        work.throwIfCancelled();
+        throw new ApiError(502, 'mis_login_failed', `the MIS at ${misUrl} could not be opened (${reasonOf(error)}): ${CHECK_FIX}`);
+      }
+      if (await page.$(LOGGED_IN)) return 'already_logged_in';
+      try {
+        await page.waitForSelector(EMAIL, { timeout: LOGIN_TIMEOUT_MS, signal });
+      } catch {
+        work.throwIfCancelled();
+        throw new ApiError(502, 'mis_login_failed', `the page at ${misUrl} shows neither the MIS login form nor the daily discount table: ${CHECK_FIX}`);
+      }
+      work.stage('signing in');
+      await page.locator(EMAIL).fill(username, { signal });
+      await page.locator(PASSWORD).fill(password, { signal });
+      await Promise.all([page.waitForNavigation({ timeout: LOGIN_TIMEOUT_MS, waitUntil: 'domcontentloaded', signal }).catch(() => null), page.click(SUBMIT)]);
+      work.throwIfCancelled();
+      try {
+        await page.waitForSelector(LOGGED_IN, { timeout: 5_000, signal });
+      } catch {
+        work.throwIfCancelled();
+        throw new ApiError(401, 'mis_login_failed', 'the MIS refused the login: check the MIS username and password saved for this profile');
+      }
+      this.#log.info({ mis_url: misUrl }, 'logged into the MIS');
+      return 'logged_in';
+    } finally {
+      stopLoading();
     }
-    if (await page.$(LOGGED_IN)) return 'already_logged_in';
-    try {
-      await page.waitForSelector(EMAIL, { timeout: LOGIN_TIMEOUT_MS });
-    } catch {
-      throw new ApiError(502, 'mis_login_failed', `the MIS page at ${misUrl} shows neither the login form nor the daily discount table`);
-    }
-    await page.locator(EMAIL).fill(username);
-    await page.locator(PASSWORD).fill(password);
-    await Promise.all([page.waitForNavigation({ timeout: LOGIN_TIMEOUT_MS, waitUntil: 'domcontentloaded' }).catch(() => null), page.click(SUBMIT)]);
-    try {
-      await page.waitForSelector(LOGGED_IN, { timeout: 5_000 });
-    } catch {
-      throw new ApiError(401, 'mis_login_failed', 'the MIS refused the login: check the MIS username and password saved for this profile');
-    }
-    this.#log.info({ mis_url: misUrl }, 'logged into the MIS');
-    return 'logged_in';
   }
 
-  /** Clicks the CSV export and waits (bounded) for the file in the profile's own download folder, then
-   *  names it `MIS_CSV_REPORT_<timestamp>.csv`. */
-  async exportCsv(page: Page, downloadsDir: string, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<string> {
+  /** Clicks the CSV export and waits (bounded) for the file in the profile's own download folder, clicking
+   *  again when it does not come, then names it `MIS_CSV_REPORT_<timestamp>.csv`. Cancelled, it removes
+   *  what the export had begun writing. */
+  async exportCsv(page: Page, downloadsDir: string, work: Work, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<string> {
     if (!(await page.$(CSV_BUTTON))) {
-      throw new ApiError(409, 'invalid_state', 'the MIS page has no CSV export button: log in first (POST /api/init-all)');
+      throw new ApiError(409, 'invalid_state', `the MIS page has no CSV export button: log in first ("Start browser + MIS login", or POST ${this.#apiBase}/init-all)`);
     }
     await fs.mkdir(downloadsDir, { recursive: true });
     const before = new Set(await fs.readdir(downloadsDir));
-    await page.click(CSV_BUTTON);
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const fresh = (await fs.readdir(downloadsDir)).filter((f) => !before.has(f) && !f.endsWith('.crdownload') && !f.startsWith('.'));
-      const done = fresh.find((f) => f.toLowerCase().endsWith('.csv')) ?? fresh[0];
-      if (done) {
-        const target = path.join(downloadsDir, `MIS_CSV_REPORT_${timestamp()}.csv`);
-        await fs.rename(path.join(downloadsDir, done), target);
-        this.#log.info({ file: path.basename(target) }, 'MIS CSV downloaded');
-        return target;
+    const fresh = async () => (await fs.readdir(downloadsDir)).filter((f) => !before.has(f));
+    const removePartial = work.onCancel(async () => {
+      for (const f of await fresh()) await fs.rm(path.join(downloadsDir, f), { force: true });
+    });
+    try {
+      const perAttempt = timeoutMs / EXPORT_ATTEMPTS;
+      for (let attempt = 1; attempt <= EXPORT_ATTEMPTS; attempt++) {
+        work.stage('waiting for the export', { n: attempt, of: EXPORT_ATTEMPTS });
+        if (attempt > 1) this.#log.warn({ attempt, of: EXPORT_ATTEMPTS }, 'the MIS CSV has not arrived yet; clicking the export again');
+        await page.click(CSV_BUTTON);
+        const deadline = performance.now() + perAttempt;
+        while (performance.now() < deadline) {
+          work.throwIfCancelled();
+          const done = (await fresh()).filter((f) => !f.endsWith('.crdownload') && !f.startsWith('.'));
+          const file = done.find((f) => f.toLowerCase().endsWith('.csv')) ?? done[0];
+          if (file) {
+            work.stage('saving the CSV');
+            const target = path.join(downloadsDir, `MIS_CSV_REPORT_${timestamp()}.csv`);
+            await fs.rename(path.join(downloadsDir, file), target);
+            this.#log.info({ file: path.basename(target), attempt }, 'MIS CSV downloaded');
+            return target;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
-      if (performance.now() > deadline) {
-        throw new ApiError(504, 'automation_timeout', `the MIS CSV did not arrive in the download folder within ${Math.round(timeoutMs / 1000)} s`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+      throw new ApiError(504, 'automation_timeout', `the MIS CSV did not arrive in the download folder within ${Math.round(timeoutMs / 1000)} s (${EXPORT_ATTEMPTS} tries): check that the MIS export works in a browser, then pull again`);
+    } finally {
+      removePartial();
     }
   }
 }
 
-
-function firstLine(error: unknown): string {
-  return ((error as Error).message ?? String(error)).split('\n')[0]!;
+/** Puppeteer's reason without the URL it repeats ("net::ERR_CONNECTION_REFUSED at http://…"). */
+function reasonOf(error: unknown): string {
+  const first = ((error as Error).message ?? String(error)).split('\n')[0]!;
+  return first.replace(/ at \S+$/, '').replace(/^Navigation timeout of (\d+) ms exceeded$/, (_m, ms) => `no answer within ${Math.round(Number(ms) / 1000)} s`);
 }

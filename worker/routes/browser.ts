@@ -13,13 +13,18 @@ export function browserRoutes(deps: WorkerDeps): Router {
 
   router.post('/init-all', async (ctx) => {
     const profile = await requireProfile(deps);
-    const result = await profile.automation.run('init-all', () => loginToMis(deps, profile));
+    const result = await profile.automation.run('init-all', (work) => loginToMis(deps, profile, work), {
+      done: (r) => (r.mis_login === 'already_logged_in' ? 'Chrome is open; the MIS session was still logged in.' : 'Chrome is open and logged into the MIS.'),
+    });
     ctx.body = { success: true, browser_ready: true, mis_login: result.mis_login, mis_url: result.mis_url };
   });
 
   router.post('/browser/close', async (ctx) => {
     const profile = await requireProfile(deps);
-    await profile.automation.run('browser-close', () => profile.browser.close());
+    // Closing Chrome ends what it was doing: an automation under way is cancelled first, not waited for.
+    const running = profile.automation.running;
+    if (running && running !== 'restore') await profile.work.find({ name: running })?.cancel();
+    await profile.automation.run('browser-close', () => profile.browser.close(), { done: () => 'Chrome closed.' });
     await forgetBrowser(deps);
     ctx.body = { success: true, browser_ready: false };
   });

@@ -6,6 +6,8 @@ import { readJson } from '../../shared/json-body.ts';
 import type { Handle } from '../../shared/handle.ts';
 import type { WorkerDeps } from '../deps.ts';
 import type { Who } from '../access.ts';
+import { profileFiles } from '../profile-files.ts';
+import { shownPath } from '../../shared/paths.ts';
 
 /** MIS/Blaze credentials of this worker's profile. Passwords go in, never out. */
 export function credentialRoutes(deps: WorkerDeps): Router {
@@ -21,13 +23,25 @@ export function credentialRoutes(deps: WorkerDeps): Router {
   router.get('/get-credentials', async (ctx) => {
     const handle = ownHandle();
     const config = await deps.store.readBlazeConfig(handle);
+    const { blaze_config } = await profileFiles(deps.store, handle, deps.apiBase);
     ctx.body = {
       success: true,
       handle,
       ...publicBlazeConfig(config),
       effective_mis_url: config.mis_url || deps.settings.MIS_URL,
       effective_blaze_api_url: config.blaze_api_url || deps.settings.BLAZE_API_URL,
+      // A damaged file reads as empty here: a form filled from it must not be saved over it.
+      file: blaze_config,
     };
+  });
+
+  router.post('/blaze-config/replace-damaged', async (ctx) => {
+    const handle = ownHandle();
+    const aside = await deps.store.setAsideDamagedBlazeConfig(handle);
+    if (!aside) throw new ApiError(409, 'invalid_state', 'the MIS / Blaze settings file is not damaged: nothing was replaced');
+    const kept = shownPath(deps.store.paths.configDir, aside);
+    deps.log.warn({ user: (ctx.state.who as Who).user, kept }, 'damaged blaze config replaced with an empty one; the damaged file was kept');
+    ctx.body = { success: true, handle, kept, message: `the damaged file was kept as ${kept}; the settings are empty now: fill them in and save` };
   });
 
   router.post('/save-profile-credentials', async (ctx) => {

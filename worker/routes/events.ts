@@ -34,12 +34,12 @@ export function eventRoutes(deps: WorkerDeps): Router {
 /** What a new subscriber is told first. */
 export function statusEvent(deps: WorkerDeps): WorkerEvent {
   const loaded = deps.profile?.loaded;
-  const browser = loaded?.browser.status();
   return {
     type: 'status',
     at: Date.now(),
-    browser: { ready: browser?.ready ?? false, pid: browser?.instance?.pid ?? null },
+    browser: loaded?.browser.status() ?? null,
     automation: loaded?.automation.running ?? null,
+    work: loaded?.work.views ?? [],
     restore: deps.restore.status,
   };
 }

@@ -26,11 +26,16 @@ export function misRoutes(deps: WorkerDeps): Router {
 
   router.post('/pull-csv', async (ctx) => {
     const profile = await requireProfile(deps);
-    const report = await profile.automation.run('pull-csv', async () => {
-      const { page } = await loginToMis(deps, profile);
-      const file = await profile.mis.exportCsv(page, deps.store.profilePaths(profile.handle).downloads);
-      return (await csv()).parseCsvReport(await fs.readFile(file, 'utf8'), path.basename(file), 'mis');
-    });
+    const report = await profile.automation.run(
+      'pull-csv',
+      async (work) => {
+        const { page } = await loginToMis(deps, profile, work);
+        const file = await profile.mis.exportCsv(page, deps.store.profilePaths(profile.handle).downloads, work);
+        work.stage('reading the CSV');
+        return (await csv()).parseCsvReport(await fs.readFile(file, 'utf8'), path.basename(file), 'mis');
+      },
+      { done: (r) => `Loaded ${r.file} (${r.rows.length} rows).` },
+    );
     ctx.body = { success: true, ...(await keepCsv(deps, profile, report)) };
   });
 
@@ -61,7 +66,7 @@ export function misRoutes(deps: WorkerDeps): Router {
   router.get('/csv', async (ctx) => {
     const profile = await requireProfile(deps);
     const report = profile.csv.current ?? (await reloadCsv(deps, profile).catch(() => null));
-    if (!report) throw new ApiError(404, 'not_found', 'no MIS CSV loaded yet: pull one (POST /api/mis/pull-csv) or upload one (POST /api/mis/upload-csv)');
+    if (!report) throw new ApiError(404, 'not_found', `no MIS CSV loaded yet: pull one (POST ${deps.apiBase}/mis/pull-csv) or upload one (POST ${deps.apiBase}/mis/upload-csv)`);
     const limit = Math.min(Math.max(Number(ctx.query.rows) || 5, 0), 100);
     ctx.body = { success: true, ...(await csv()).summarise(report, limit) };
   });
@@ -69,7 +74,9 @@ export function misRoutes(deps: WorkerDeps): Router {
   router.post('/load-sheet', async (ctx) => {
     const profile = await requireProfile(deps);
     const body = await readJson(ctx, LoadSheetBody);
-    const loaded = await profile.work.track('load-sheet', () => profile.sheets.load((body.spreadsheet_id ?? body.url)!));
+    const loaded = await profile.work.track('load-sheet', (work) => profile.sheets.load((body.spreadsheet_id ?? body.url)!, work), {
+      done: (r) => `Loaded "${r.title}": ${r.tabs.length} tabs.`,
+    });
     ctx.body = { success: true, ...loaded };
   });
 

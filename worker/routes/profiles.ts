@@ -6,6 +6,7 @@ import type { Handle } from '../../shared/handle.ts';
 import type { WorkerDeps } from '../deps.ts';
 import { profilePrefix } from '../../shared/profile-url.ts';
 import type { Who } from '../access.ts';
+import { profileFiles } from '../profile-files.ts';
 
 const HandleBody = z.object({ handle: z.unknown().optional() });
 
@@ -45,6 +46,12 @@ export function profileRoutes(deps: WorkerDeps): Router {
     ctx.body = { success: true, handle, has_credentials, authenticated };
   });
 
+  // This profile's files, each readable or not, with the fix for one that is not (its page shows them).
+  router.get('/profile/files', async (ctx) => {
+    if (deps.handle === null) throw new ApiError(409, 'no_active_profile', 'no profile yet: register one first (POST /api/profile/register)');
+    ctx.body = { success: true, handle: deps.handle, ...(await profileFiles(store, deps.handle, deps.apiBase)) };
+  });
+
   router.get('/profile/check-credentials/:handle', async (ctx) => {
     const handle = requireHandle(ctx.params.handle);
     ctx.body = {
@@ -76,7 +83,9 @@ export function profileRoutes(deps: WorkerDeps): Router {
       success: true,
       handle,
       url: `${profilePrefix(handle)}/`,
-      message: `profile "${handle}" registered; next: connect Google with POST /api/auth/google`,
+      message: deps.supervised
+        ? `profile "${handle}" registered, and the guide's /api/… now goes to it; next: connect its Google account on its page (${profilePrefix(handle)}/) or with POST ${profilePrefix(handle)}/api/auth/google`
+        : `profile "${handle}" registered and made current for the next start of this server; then connect Google with POST /api/auth/google`,
     };
   });
 
@@ -93,7 +102,7 @@ export function profileRoutes(deps: WorkerDeps): Router {
       handle,
       requires_restart: true,
       message: deps.supervised
-        ? `switched to "${handle}"; the supervisor restarts its worker, nothing else to do`
+        ? `switched: the guide's /api/… now goes to "${handle}"; the supervisor restarts its worker, nothing else to do`
         : `switched to "${handle}"; restart this server for it to take effect`,
     };
   });
