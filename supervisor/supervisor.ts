@@ -43,6 +43,7 @@ export class Supervisor {
   #again = false;
   #idleTimer: NodeJS.Timeout | undefined;
   #shuttingDown = false;
+  readonly #listeners = new Set<() => void>();
 
   constructor(options: SupervisorOptions) {
     this.#o = options;
@@ -75,6 +76,17 @@ export class Supervisor {
       const status = w.status();
       return { ...status, is_current: status.handle === current };
     });
+  }
+
+  /** `listener` runs whenever any worker's status changes, or the set of workers, or the current profile;
+   *  returns the function that stops it. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
   }
 
   /** How many workers are in each state: cheap, for health checks (`list` reads each process's memory). */
@@ -188,7 +200,9 @@ export class Supervisor {
 
   #noteCurrent(next: CurrentProfile): void {
     const previous = this.#desired.current.handle;
-    if (next.handle !== previous) this.#o.log.info({ from: previous, to: next.handle, source: next.source }, '/api now goes to this profile');
+    if (next.handle === previous) return;
+    this.#o.log.info({ from: previous, to: next.handle, source: next.source }, '/api now goes to this profile');
+    queueMicrotask(() => this.#changed());
   }
 
   /** Starts what the action asks for; the pass does not wait for it (one profile's slow drain must not hold
@@ -197,6 +211,7 @@ export class Supervisor {
     if (action.kind === 'create') {
       const worker = this.#newWorker(action.spec);
       this.#workers.set(action.spec.name, worker);
+      this.#changed();
       if (!action.spec.enabled) return;
       if (action.spec.lazy) void worker.sleep('idle stop is on: started by its first request');
       else void worker.start(action.spec);
@@ -207,6 +222,7 @@ export class Supervisor {
     switch (action.kind) {
       case 'remove': {
         this.#workers.delete(name);
+        this.#changed();
         if (worker.spec.role === 'profile') this.#requests.forget(name);
         const stop = worker.stop(action.reason);
         this.#stopping.add(stop);
@@ -248,6 +264,10 @@ export class Supervisor {
       onDemand: () => void this.reconcile(),
       onStateChange: (from, to) => this.#o.log.debug({ handle: handleOf(spec), from, to }, 'worker state'),
       onEvent: (event) => this.#o.onWorkerEvent?.(spec.name, event),
+      onChange: () => this.#changed(),
+      // A profile's port taken by another program: the next free one, saved in ports.json, which the next
+      // pass reads back (the setup worker's port 0 never conflicts).
+      ...(spec.role === 'profile' ? { movePort: (name: string, taken: number) => this.#o.ports.move(name, taken) } : {}),
     });
     return worker;
   }

@@ -47,6 +47,10 @@ export interface WorkerStatus {
   browser_open: boolean;
   /** Bringing the profile's work back after a start: under way, done, and what could not come back. */
   restore: { state: 'restoring' | 'done'; failed: string[] } | null;
+  /** Its port was taken by another program, so it was moved (the latest move since the supervisor started). */
+  port_moved: { from: number; to: number; at: string } | null;
+  /** What a start, stop or backoff is doing now, since when (ms since the epoch), and the most it takes. */
+  stage: { text: string; started_at: number; limit_ms: number } | null;
 }
 
 export type WorkerEvent = { kind: 'ready'; spawnSeconds: number } | { kind: 'recycled'; seconds: number } | { kind: 'crashed' };
@@ -67,14 +71,24 @@ export interface LifecycleOptions {
   onRetryDue(): void;
   onDemand(): void;
   onStateChange?(previous: WorkerState, next: WorkerState): void;
+  /** Anything in its status changed (state, stage, work, restore): the dashboard follows it live. */
+  onChange?(): void;
   /** Measurements for metrics: a process became ready, a recycle finished, a process crashed. */
   onEvent?(event: WorkerEvent): void;
+  /** Its port is taken by another program (`port_conflict` during a start): the port it should use instead,
+   *  already saved where ports are kept, or `null` when there is none. Without it, a taken port is a crash. */
+  movePort?(name: string, taken: number): Promise<number | null>;
 }
+
+/** Port moves in a row without becoming ready before a taken port counts as a crash again (a port that looks
+ *  free to the probe but not to the worker must not walk through every port). */
+const MAX_PORT_MOVES = 3;
 
 /** One worker's lifecycle: an explicit state machine around the process its spawner starts. Reconcile
  *  tells it what to do (start, recycle, stop, retry); it tells its `Admission` which requests may pass.
  *  Operations run one at a time. Crashes are counted by its restart policy: a backoff, then reconcile's
- *  retry, or `errored` in a crash loop. */
+ *  retry, or `errored` in a crash loop. A start that finds its port taken by another program is not a crash:
+ *  it asks `movePort` for another port and starts again there at once. */
 export class WorkerLifecycle {
   readonly name: string;
   readonly admission: Admission;
@@ -92,6 +106,10 @@ export class WorkerLifecycle {
   /** Ends the wait of a pending recycle (a stop does not wait). */
   #stopWaiting: (() => void) | null = null;
   #restore: WorkerStatus['restore'] = null;
+  #stage: WorkerStatus['stage'] = null;
+  #portMoved: WorkerStatus['port_moved'] = null;
+  /** Port moves since it was last ready (or told to start). */
+  #portMoves = 0;
   #proc: RunningProcess | null = null;
   #generation = 0;
   /** Where the current process listens (from its `ready` message). */
@@ -158,16 +176,17 @@ export class WorkerLifecycle {
 
   /** A newer spec that needs nothing done to the process (its token file was refreshed). */
   accept(spec: WorkerSpec): void {
-    this.#spec = spec;
+    this.#spec = this.#keepMovedPort(spec);
   }
 
   /** Starts the worker unless it is already running. Clears `errored`. */
   start(spec: WorkerSpec): Promise<void> {
-    this.#spec = spec;
+    this.#spec = this.#keepMovedPort(spec);
     this.#goal = 'running';
     return this.#op(async () => {
       if (this.#goal !== 'running' || this.#proc?.running) return;
       this.#policy.reset();
+      this.#portMoves = 0;
       await this.#spawn();
     });
   }
@@ -175,7 +194,7 @@ export class WorkerLifecycle {
   /** Graceful restart: hold new requests, let in-flight ones finish, stop, start again on the same port.
    *  Also the way out of `errored` and `backoff`. */
   recycle(spec: WorkerSpec, reason: string): Promise<void> {
-    this.#spec = spec;
+    this.#spec = this.#keepMovedPort(spec);
     this.#goal = 'running';
     let started = 0;
     return this.#op(async () => {
@@ -185,6 +204,7 @@ export class WorkerLifecycle {
       this.#o.log.info({ handle: handleOf(spec), reason }, 'recycling worker');
       started = performance.now();
       this.#policy.reset();
+      this.#portMoves = 0;
       await this.#shutdown('recycle');
       await this.#spawn();
       // Waiting for the new process is not part of the operation: a stop (the supervisor's shutdown
@@ -260,6 +280,8 @@ export class WorkerLifecycle {
       pending: this.#pending,
       browser_open: this.#proc?.running ? this.#proc.browserOpen : false,
       restore: this.#restore,
+      port_moved: this.#portMoved,
+      stage: this.#stage,
     };
   }
 
@@ -294,7 +316,15 @@ export class WorkerLifecycle {
     else if (next === 'stopped' || next === 'errored') this.admission.close(why);
     else if (next === 'idle') this.admission.dormant(() => this.#o.onDemand());
     else this.admission.hold();
+    if (next !== 'starting' && next !== 'draining' && next !== 'backoff') this.#stage = null;
     this.#o.onStateChange?.(previous, next);
+    this.#o.onChange?.();
+  }
+
+  /** What the operation under way does now; `limitMs`: the most the whole operation takes. */
+  #setStage(text: string, limitMs: number, startedAt = this.#stage?.started_at ?? Date.now()): void {
+    this.#stage = { text, started_at: startedAt, limit_ms: limitMs };
+    this.#o.onChange?.();
   }
 
   #target(): UpstreamTarget {
@@ -310,9 +340,12 @@ export class WorkerLifecycle {
     this.#address = null;
     this.#work = [];
     this.#restore = null;
+    const { START_TIMEOUT_MS } = this.#o.settings;
+    this.#setStage('waiting for a free start slot', START_TIMEOUT_MS, Date.now());
     this.#setState('starting');
     this.#leaveGate();
     this.#leaveGate = (await this.#o.startGate?.enter()) ?? (() => {});
+    this.#setStage('starting its process', START_TIMEOUT_MS);
     let relay: ((line: string, stream: 'stdout' | 'stderr') => void) | null = null;
     const proc = this.#o.spawn(this.#spec, {
       onMessage: (message) => {
@@ -320,7 +353,10 @@ export class WorkerLifecycle {
         if (message.type === 'ready') this.#onReady(proc, message.port, message.socket ?? null);
         else if (message.type === 'fatal') this.#problem = { code: message.code, message: message.message, ...(message.port ? { port: message.port } : {}) };
         else if (message.type === 'work') this.#onWork(message.running);
-        else if (message.type === 'restore') this.#restore = { state: message.state, failed: message.failed };
+        else if (message.type === 'restore') {
+          this.#restore = { state: message.state, failed: message.failed };
+          this.#o.onChange?.();
+        }
         else this.#o.onMessage(message);
       },
       onLine: (line, stream) => {
@@ -329,7 +365,6 @@ export class WorkerLifecycle {
       },
     });
     this.#proc = proc;
-    const { START_TIMEOUT_MS } = this.#o.settings;
     this.#startTimer = setTimeout(() => {
       if (generation !== this.#generation || this.#state !== 'starting') return;
       this.#o.log.error({ handle: handleOf(this.#spec), pid: proc.pid, timeout_ms: START_TIMEOUT_MS }, 'worker did not become ready in time; killing it');
@@ -344,6 +379,7 @@ export class WorkerLifecycle {
     clearTimeout(this.#startTimer);
     this.#leaveGate();
     this.#address = { port: port || this.#spec.port, socket };
+    this.#portMoves = 0;
     this.#startedAtWall = new Date();
     this.#setState('ready');
     this.#o.onEvent?.({ kind: 'ready', spawnSeconds: (performance.now() - proc.startedAt) / 1000 });
@@ -351,14 +387,77 @@ export class WorkerLifecycle {
   }
 
   #onExit(proc: RunningProcess, generation: number, exit: Exit): void {
-    if (generation === this.#generation) {
+    const current = generation === this.#generation;
+    if (current) {
       clearTimeout(this.#startTimer);
       this.#leaveGate();
       this.#work = []; // whatever it was doing died with it
       this.#workChanged?.();
-      this.#settle(); // whether we stopped it or it crashed: it will not become ready
     }
-    if (this.#expectedExit.has(proc) || generation !== this.#generation) return;
+    if (current && !this.#expectedExit.has(proc)) {
+      const taken = this.#takenPort();
+      if (taken !== null) {
+        // Not a crash: it starts again at once on another port, and whoever waits for this start waits on.
+        void this.#op(() => this.#movePort(proc, taken, exit));
+        return;
+      }
+    }
+    if (current) this.#settle(); // whether we stopped it or it crashed: it will not become ready
+    if (this.#expectedExit.has(proc) || !current) return;
+    this.#crashed(proc, exit);
+  }
+
+  /** The port this start could not listen on because another program holds it, when the lifecycle may move
+   *  the worker to another one; `null` otherwise (a crash like any other). */
+  #takenPort(): number | null {
+    if (!this.#o.movePort || this.#state !== 'starting' || this.#spec.port === 0) return null;
+    if (this.#problem?.code !== 'port_conflict' || this.#portMoves >= MAX_PORT_MOVES) return null;
+    return this.#problem.port ?? this.#spec.port;
+  }
+
+  /** Asks for another port for a worker whose port is taken and starts it there at once: no backoff, no
+   *  restart counted. Without a port to move to, the exit is the crash it was. */
+  async #movePort(proc: RunningProcess, taken: number, exit: Exit): Promise<void> {
+    if (proc !== this.#proc || this.#state !== 'starting' || this.#goal !== 'running') {
+      this.#settle(); // a stop came meanwhile: it goes next (the port moves at the next start)
+      return;
+    }
+    this.#portMoves += 1;
+    const handle = handleOf(this.#spec);
+    let to: number | null = null;
+    try {
+      to = await this.#o.movePort!(this.name, taken);
+    } catch (error) {
+      this.#o.log.error({ err: error, handle, port: taken }, 'cannot move the worker to another port');
+    }
+    if (to === null || to === taken) {
+      this.#problem = {
+        code: 'port_conflict',
+        port: taken,
+        message: `port ${taken} is in use by another program and no free port was found to move to: stop that program, or give the profile another port in ports.json and restart it`,
+      };
+      this.#settle();
+      this.#crashed(proc, exit);
+      return;
+    }
+    this.#spec = { ...this.#spec, port: to };
+    this.#portMoved = { from: taken, to, at: new Date().toISOString() };
+    this.#o.log.warn({ handle, from: taken, to }, `port ${taken} is taken by another program; the worker now uses port ${to} (saved in ports.json)`);
+    if (this.#goal !== 'running') {
+      this.#settle(); // a stop came meanwhile: it goes next
+      return;
+    }
+    await this.#spawn();
+  }
+
+  /** A spec from a pass that read the ports before a move still has the port moved away from: it keeps
+   *  the new one (the registry never gives the old one back). */
+  #keepMovedPort(spec: WorkerSpec): WorkerSpec {
+    return this.#portMoved && spec.port === this.#portMoved.from && this.#spec.port === this.#portMoved.to ? { ...spec, port: this.#portMoved.to } : spec;
+  }
+
+  /** An exit nobody asked for: counted by the restart policy, then a backoff or `errored`. */
+  #crashed(proc: RunningProcess, exit: Exit): void {
     const uptime = performance.now() - proc.startedAt;
     this.#lastExit = {
       code: exit.code,
@@ -377,6 +476,7 @@ export class WorkerLifecycle {
     }
     this.#o.log.warn({ handle, exit: this.#lastExit, restart_in_ms: decision.delayMs }, 'worker exited unexpectedly; restarting');
     this.#retryAt = performance.now() + decision.delayMs;
+    this.#setStage(`waiting ${Math.round(decision.delayMs / 100) / 10} s before it starts again`, decision.delayMs, Date.now());
     this.#setState('backoff');
     this.#backoffTimer = setTimeout(() => this.#o.onRetryDue(), decision.delayMs);
   }
@@ -392,11 +492,14 @@ export class WorkerLifecycle {
     // One budget for both steps, so a stop never takes longer than STOP_TIMEOUT_MS.
     const { STOP_TIMEOUT_MS } = this.#o.settings;
     const deadline = performance.now() + STOP_TIMEOUT_MS;
+    const started = Date.now();
     if (this.#state === 'ready') {
       this.#drainingFor = purpose;
+      this.#setStage('letting its requests finish', STOP_TIMEOUT_MS, started);
       this.#setState('draining');
       await this.admission.drained(STOP_TIMEOUT_MS);
     }
+    this.#setStage('stopping its process', STOP_TIMEOUT_MS, started);
     await proc.stop(Math.max(250, deadline - performance.now()));
     this.#drainingFor = null;
     this.#work = [];
@@ -406,6 +509,7 @@ export class WorkerLifecycle {
     const now = performance.now();
     this.#work = running.map((w) => ({ name: w.name, until: now + w.limit_ms }));
     this.#workChanged?.();
+    this.#o.onChange?.();
   }
 
   /** A recycle lets the work in progress finish first — until it ends, its limit passes, or a stop comes. The

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 
 /** A port nobody listens on right now (the OS picks it; released before returning). */
@@ -30,4 +33,71 @@ export async function freePortRange(count: number): Promise<number> {
     }
   }
   throw new Error('no free port range found');
+}
+
+/** The last port there is, 65535, for this suite alone until `t.after`: a worker pinned to it, while someone
+ *  listens on it, cannot start and has no port above it to move to. Suites running at the same time take
+ *  turns (a lock directory in the temp dir, taken over when its owner process is gone); this waits up to
+ *  three minutes for its turn. `hold`: also listen on it now, as another program would (closed by `t.after`). */
+export async function lastPort(t: { after(fn: () => Promise<void>): void }, options: { hold?: boolean } = {}): Promise<number> {
+  const port = 65535;
+  const lock = path.join(os.tmpdir(), `tat-test-port-${port}.lock`);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!ownerAlive(lock)) {
+        fs.rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`port ${port} stayed locked by another suite (${lock})`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  let holder: net.Server | null = null;
+  t.after(async () => {
+    if (holder) await new Promise<void>((resolve) => holder!.close(() => resolve()));
+    fs.rmSync(lock, { recursive: true, force: true });
+  });
+  if (options.hold) {
+    // The suite before may still be stopping a worker that ran on it.
+    for (;;) {
+      const server = net.createServer((socket) => socket.destroy());
+      const error = await new Promise<Error | null>((resolve) => {
+        server.once('error', resolve);
+        server.listen(port, '127.0.0.1', () => resolve(null));
+      });
+      if (!error) {
+        holder = server;
+        break;
+      }
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  return port;
+}
+
+function ownerAlive(lock: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
+  } catch {
+    // being written right now, or never: give it a moment, then it counts as gone
+    try {
+      return Date.now() - fs.statSync(lock).mtimeMs < 2000;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -18,6 +18,8 @@ export interface WorkerInfo {
   held_requests: number;
   in_flight: number;
   is_current: boolean;
+  port_moved: { from: number; to: number; at: string } | null;
+  stage: { text: string; started_at: number; limit_ms: number } | null;
 }
 
 export interface Reply {

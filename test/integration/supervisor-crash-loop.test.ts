@@ -1,11 +1,14 @@
 // Crash loop: MAX_RESTARTS exits within RESTART_WINDOW_MS → state `errored`, its requests get
 // 503 with the last exit and the last log lines, until someone restarts it or its files change. The crash is
-// real: the worker's port (from ports.json) is held by another program, so the worker exits `port_conflict`.
+// real: the worker's port (from ports.json) is the last one there is (65535) and another program holds it, so
+// the worker exits `port_conflict` with nowhere to move to (a taken port with free ones above it is moved
+// instead: supervisor-port-conflict.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import fs from 'node:fs/promises';
 import { clientFile, makeConfigDir } from '../helpers/config-dir.ts';
+import { lastPort } from '../helpers/ports.ts';
 import { freeLowPorts, hammer, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 
 /** Keeps GETting `path` (one loop, 10 ms pauses) until stopped; every answer must be 200. */
@@ -20,10 +23,10 @@ async function assertAllOk(load: ReturnType<typeof keepAsking>, what: string) {
   assert.deepEqual(results.filter((s) => s !== 200), [], `${what}: not every answer was 200`);
 }
 
-test('crash loop (port taken by another program) → errored → recovery', async (t) => {
-  // supervisor on `first`, workers from `first + 1`; h's port (from ports.json) is the last one of the range
+test('crash loop (the last port, taken by another program) → errored → recovery', async (t) => {
+  // supervisor on `first`, workers from `first + 1`; h's port (from ports.json) is the highest there is
   const first = await freeLowPorts(6);
-  const blocked = first + 5;
+  const blocked = await lastPort(t);
   const config = await makeConfigDir({ profiles: ['h', 'ok'] });
   await config.writeJson('ports.json', { h: blocked });
 

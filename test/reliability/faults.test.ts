@@ -197,7 +197,7 @@ test('supervisor killed with SIGKILL: no worker or Chrome survives it; a new sup
   ev.assertClean();
 });
 
-test('another program takes a worker\'s port while it is down: that worker reports port_conflict with the port; the others serve', async (t) => {
+test('another program takes a worker\'s port while it is down: that worker moves to the next free port and says so; the others serve', async (t) => {
   const ev = new Evidence();
   const sup = await startSupervisor({ profiles: ['a', 'b', 'c'], env: { MAX_RESTARTS: '3', RESTART_WINDOW_MS: '60000' } });
   ev.watch('supervisor output', () => sup.proc.output());
@@ -225,23 +225,21 @@ test('another program takes a worker\'s port while it is down: that worker repor
   );
   squatter = server;
 
-  const errored = await sup.waitForState('b', 'errored', 15_000);
-  assert.equal(errored.problem?.code, 'port_conflict');
-  assert.equal(errored.problem?.port, b.port);
-  assert.match(errored.problem?.message ?? '', new RegExp(`${b.port}`));
-  const refused = await api.get('/p/b/healthz');
-  assert.equal(refused.status, 503, refused.text);
-  assert.equal(refused.body.error, 'worker_unavailable');
-  assert.equal(refused.body.problem.code, 'port_conflict');
-  assert.equal(refused.body.problem.port, b.port);
+  const moved = await sup.waitForState('b', 'ready', 15_000, (w) => w.port_moved !== null);
+  assert.notEqual(moved.port, b.port);
+  assert.deepEqual({ from: moved.port_moved!.from, to: moved.port_moved!.to }, { from: b.port, to: moved.port });
+  assert.equal(moved.restarts, 1, 'the kill counts; the taken port does not');
+  assert.equal(moved.direct_url, `http://127.0.0.1:${moved.port}/`);
+  assert.equal((await api.get('/p/b/healthz')).status, 200);
+  const ports = await sup.config.readJson('ports.json');
+  assert.equal(ports.b, moved.port, 'the new port is saved');
 
-  // the program goes away, a person restarts b: same port again
+  // it keeps its new port across a restart, even once the program is gone
   await new Promise<void>((resolve) => server.close(() => resolve()));
   squatter = null;
   assert.equal((await api.post('/supervisor/api/workers/b/restart')).status, 200);
   const back = await sup.waitForState('b', 'ready', 15_000);
-  assert.equal(back.port, b.port);
-  assert.equal(back.problem, null);
+  assert.equal(back.port, moved.port);
   assert.equal((await api.get('/p/b/healthz')).status, 200);
   await load.stop();
   for (const h of ['a', 'c']) assert.equal((await sup.worker(h))!.restarts, 0);

@@ -157,7 +157,8 @@ test(`10 profiles under load for ${LOAD_SECONDS} s with recycles and a kill -9: 
   assert.ok(checked > 50, `only ${checked} keys checked`);
   for (const w of await sup.workers()) {
     assert.equal(w.state, 'ready');
-    assert.equal(w.restarts, w.handle === kill.handle ? 1 : 0, `${w.handle} restarts`);
+    const why = () => `${w.handle} restarts: ${JSON.stringify({ last_exit: w.last_exit, problem: w.problem, port_moved: w.port_moved })}\n${sup.proc.output().split('\n').filter((l) => l.includes(`"handle":"${w.handle}"`) && /"level":(40|50|60)|exit/.test(l)).slice(-8).join('\n')}`;
+    assert.equal(w.restarts, w.handle === kill.handle ? 1 : 0, why());
   }
 
   // ——— the supervisor's footprint returns to within 10% of the baseline ———
