@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
@@ -53,4 +54,35 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     options.destination ?? pino.destination({ sync: true }),
   );
+}
+
+export type LogFormat = 'pretty' | 'json';
+
+/** How the supervisor writes its log: `LOG_FORMAT` (`pretty` or `json`) when given, else pretty on a
+ *  terminal and JSON lines everywhere else (pm2, journald, a pipe, the tests). */
+export function logFormat(options: { isTTY: boolean; format?: string | undefined }): LogFormat {
+  if (options.format === 'pretty' || options.format === 'json') return options.format;
+  return options.isTTY ? 'pretty' : 'json';
+}
+
+/** Where the log lines go: `out` (default: stdout, written synchronously so that nothing is lost on exit),
+ *  as they are for JSON, or each line turned into a coloured, readable one by pino-pretty — in this thread,
+ *  synchronously too (no worker-thread transport). Worker lines show their handle. pino-pretty is loaded
+ *  only for the pretty format. `colorize`: default, when the output supports colours. */
+export function logDestination(options: { isTTY: boolean; format?: string | undefined; out?: DestinationStream; colorize?: boolean }): DestinationStream {
+  const out = options.out ?? pino.destination({ sync: true });
+  if (logFormat(options) === 'json') return out;
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const pretty = prettyFactory({
+    ...(options.colorize === undefined ? {} : { colorize: options.colorize }),
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,name,handle',
+    messageFormat: '{if handle}[{handle}] {end}{msg}',
+  });
+  return {
+    write(line: string) {
+      const text = pretty(line);
+      if (text) out.write(text);
+    },
+  };
 }

@@ -4,7 +4,8 @@ import type { LogRing } from './log-ring.ts';
 
 /** Re-emits one worker process's output as the supervisor's own log lines, tagged `{handle, pid}` and
  *  redacted again, so pm2 or journald see one stream; every relayed line is also kept in `ring` for the
- *  logs endpoint. Returns the function that takes each line. */
+ *  logs endpoint and its live stream (redacted before it gets there). Returns the function that takes each
+ *  line. */
 export function workerLogRelay(options: { handle: string | null; pid: number; ring: LogRing; destination: DestinationStream }): (line: string, stream: 'stdout' | 'stderr') => void {
   const { ring, destination } = options;
   const relay: Logger = createLogger({
