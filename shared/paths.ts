@@ -55,6 +55,13 @@ export function profilePaths(configDir: string, handle: Handle) {
 }
 export type ProfilePaths = ReturnType<typeof profilePaths>;
 
+/** A path as a person is told to put a file there: `config/google_creds/credentials_x.json` under the
+ *  project's own config dir (as the README says it), else the full path. */
+export function shownPath(configDir: string, target: string): string {
+  const defaultDir = path.join(PROJECT_ROOT, 'config');
+  return path.resolve(configDir) === defaultDir ? `config/${relativeToConfig(configDir, target)}` : target;
+}
+
 /** A path as users see it in messages: relative to the config dir (`google_creds/credentials_x.json`). */
 export function relativeToConfig(configDir: string, target: string): string {
   return path.relative(configDir, target).split(path.sep).join('/');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Middleware } from 'koa';
 import { PROJECT_ROOT } from './paths.ts';
+import { PAGE_HEADERS } from './html-page.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -10,10 +11,11 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-/** Styles and helpers both pages load. */
+/** Styles and helpers every page loads (`landing.js`: the buttons of the pages written for errors). */
 export const SHARED_UI_ASSETS = {
   '/assets/base.css': 'shared/ui/base.css',
   '/assets/client.js': 'shared/ui/client.js',
+  '/assets/landing.js': 'shared/ui/landing.js',
 };
 
 /** The pages need no build step: a fixed map of URL → file under the project, read once, served from
@@ -29,9 +31,8 @@ export function staticAssets(files: Record<string, string>): Middleware {
     const asset = ctx.method === 'GET' || ctx.method === 'HEAD' ? assets.get(ctx.path) : undefined;
     if (!asset) return next();
     ctx.type = asset.type;
+    ctx.set(PAGE_HEADERS);
     ctx.set('cache-control', 'no-cache');
-    ctx.set('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    ctx.set('referrer-policy', 'same-origin');
     ctx.body = asset.body;
   };
 }

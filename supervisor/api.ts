@@ -6,10 +6,12 @@ import { VERSION } from '../shared/version.ts';
 import type { Handle } from '../shared/handle.ts';
 import type { Supervisor } from './supervisor.ts';
 import { requireWriteAccess } from './access.ts';
-import { profilesOf } from './access-policy.ts';
+import { workersFor } from './dashboard-events.ts';
 import type { Identity } from './identity.ts';
 import type { Settings } from '../shared/settings.ts';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
+import { openSse } from '../shared/sse-stream.ts';
+import type { LogRing } from './log-ring.ts';
 
 /** `/supervisor/api/…` and `/healthz` (README, "API"). Actions on workers are requests that the reconcile
  *  loop carries out (docs/architecture.md, "The reconcile loop"). */
@@ -41,9 +43,7 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
 
   router.get('/supervisor/api/workers', (ctx) => {
     // Each person sees the profiles they may use (admins and AUTH=none: all).
-    const allowed = profilesOf(ctx.state.identity as Identity);
-    const workers = supervisor.list().filter((w) => allowed === 'all' || (w.handle !== null && allowed.includes(w.handle)));
-    ctx.body = { success: true, current: supervisor.current, first_run: supervisor.firstRun, workers };
+    ctx.body = workersFor(supervisor, ctx.state.identity as Identity);
   });
 
   router.get('/supervisor/api/workers/:handle', (ctx) => {
@@ -52,9 +52,22 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
   });
 
   router.get('/supervisor/api/workers/:handle/logs', (ctx) => {
+    ctx.vary('accept');
+    // A person's browser that opens this URL gets the logs page; API clients keep the JSON.
+    if (ctx.accepts(['json', 'html']) === 'html') {
+      const handle = requireHandle(ctx.params.handle!);
+      ctx.status = 303;
+      ctx.redirect(`/logs?handle=${encodeURIComponent(handle)}`);
+      return;
+    }
     const { handle, worker } = workerOf(ctx.params.handle!);
     const count = Math.min(Math.max(Number(ctx.query.lines) || 500, 1), 500);
     ctx.body = { success: true, handle, lines: worker.logs.tail(count).map(parseLine) };
+  });
+
+  router.get('/supervisor/api/workers/:handle/logs/stream', (ctx) => {
+    const { handle, worker } = workerOf(ctx.params.handle!);
+    logStream(ctx, worker.logs, () => supervisor.worker(handle) === worker);
   });
 
   for (const action of ['restart', 'stop', 'start'] as const) {
@@ -81,6 +94,29 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
   });
 
   return router;
+}
+
+/** How often a stream looks whether its profile is still managed here. */
+const GONE_CHECK_MS = 2000;
+
+/** `GET …/:h/logs/stream` as Server-Sent Events (`shared/sse-stream.ts`: retry, heartbeat, an end when the
+ *  client goes or the supervisor stops): each line of the tail as `event: line` (the relayed JSON line,
+ *  already redacted), `event: live` once the tail is sent, then each new line as it comes; `event: gone`
+ *  and the end when the profile's worker is removed (deleted, or outside PROFILES). */
+function logStream(ctx: Context, ring: LogRing, stillThere: () => boolean): void {
+  const stream = openSse(ctx);
+  const tail = ring.tail();
+  // Taken and subscribed in one go: no line is lost or sent twice between the tail and the first new line.
+  stream.onEnd(ring.subscribe((line) => stream.send('line', line)));
+  for (const line of tail) stream.send('line', line);
+  stream.send('live', JSON.stringify({ lines: tail.length }));
+  const gone = setInterval(() => {
+    if (stillThere()) return;
+    stream.send('gone', JSON.stringify({ message: 'this profile is no longer managed here (deleted, or outside PROFILES)' }));
+    stream.end();
+  }, GONE_CHECK_MS);
+  gone.unref();
+  stream.onEnd(() => clearInterval(gone));
 }
 
 function parseLine(line: string): unknown {

@@ -3,6 +3,7 @@ import { useBaseMiddleware } from '../shared/koa-base.ts';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.ts';
 import { supervisorApi } from './api.ts';
+import { dashboardEvents } from './dashboard-events.ts';
 import type { Supervisor } from './supervisor.ts';
 import { SHARED_UI_ASSETS, staticAssets } from '../shared/static-assets.ts';
 import type { Settings } from '../shared/settings.ts';
@@ -12,6 +13,7 @@ import { signInRoutes } from './sign-in-routes.ts';
 import type { SignInLimits } from './sign-in-limits.ts';
 import type { SignInStore } from './sign-ins.ts';
 import { usersApi } from './users-api.ts';
+import { SUPERVISOR_FRAME } from './landing-pages.ts';
 
 export interface SupervisorAppOptions {
   log: Logger;
@@ -26,7 +28,7 @@ export interface SupervisorAppOptions {
 /** The supervisor's own pages and API (everything that is not proxied), behind the access policy. */
 export function createSupervisorApp(supervisor: Supervisor, options: SupervisorAppOptions): Koa {
   const app = new Koa();
-  useBaseMiddleware(app, options.log);
+  useBaseMiddleware(app, options.log, () => SUPERVISOR_FRAME);
   app.use(appAccess(options.identities, options.log));
   app.use(async (ctx, next) => {
     if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
@@ -38,14 +40,18 @@ export function createSupervisorApp(supervisor: Supervisor, options: SupervisorA
       '/': 'supervisor/public/dashboard.html',
       '/login': 'supervisor/public/login.html',
       '/admin': 'supervisor/public/admin.html',
+      '/logs': 'supervisor/public/logs.html',
       ...SHARED_UI_ASSETS,
       '/assets/dashboard.js': 'supervisor/public/dashboard.js',
       '/assets/login.js': 'supervisor/public/login.js',
       '/assets/admin.js': 'supervisor/public/admin.js',
+      '/assets/logs.js': 'supervisor/public/logs.js',
+      '/assets/logs.css': 'supervisor/public/logs.css',
     }),
   );
   const routers = [
     supervisorApi(supervisor, options),
+    dashboardEvents(supervisor),
     signInRoutes({ settings: options.settings, identities: options.identities, signIns: options.signIns, limits: options.limits, log: options.log }),
     usersApi(options.identities.users),
   ];

@@ -1,6 +1,5 @@
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { resolveConfigDir } from '../shared/paths.ts';
 import { staleBuild } from '../shared/build-check.ts';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +11,7 @@ import { ProxyGate } from './proxy-gate.ts';
 import { SignInLimits } from './sign-in-limits.ts';
 import { FileSignIns, RedisSignIns, type SignInStore } from './sign-ins.ts';
 import { trimMemoryWhenQuiet } from '../shared/memory-trim.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createLogger, logDestination } from '../shared/logger.ts';
 import { ProfileStore } from '../shared/profile-store.ts';
 import { parseHandle } from '../shared/handle.ts';
 import { ensureDir } from '../shared/json-file.ts';
@@ -28,6 +27,7 @@ import { WebSocketProxy } from './websocket-proxy.ts';
 import { createSupervisorApp } from './app.ts';
 import { createSupervisorServer } from './server.ts';
 import { SupervisorMetrics } from './metrics.ts';
+import { LandingPages } from './landing-pages.ts';
 
 // `npm start`: one worker per profile behind one URL. How the pieces fit: docs/architecture.md.
 const startedAt = performance.now();
@@ -38,8 +38,10 @@ if (stale) {
 }
 const configDir = resolveConfigDir();
 const { settings, warnings } = await loadSettingsOrExit(configDir, 'tat-mis supervisor');
-const destination = pino.destination({ sync: true });
+// Readable, coloured lines on a terminal, JSON lines otherwise (pm2, journald); LOG_FORMAT=pretty|json forces one.
+const destination = logDestination({ isTTY: process.stdout.isTTY === true, format: process.env.LOG_FORMAT });
 const log = createLogger({ level: settings.LOG_LEVEL, name: 'supervisor', destination });
+if (process.env.LOG_FORMAT && !['pretty', 'json'].includes(process.env.LOG_FORMAT)) log.warn({ LOG_FORMAT: process.env.LOG_FORMAT }, 'LOG_FORMAT is neither "pretty" nor "json"; ignored');
 for (const warning of warnings) log.warn(warning);
 
 try {
@@ -69,7 +71,6 @@ const spawn = processSpawner({
 });
 const supervisor = new Supervisor({ settings, store, ports, spawn, log, logDestination: destination, pinned, onWorkerEvent: (name, e) => metrics.onWorkerEvent(name, e) });
 const metrics = new SupervisorMetrics(() => supervisor.list());
-const proxy = new WorkerProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS, upstreamTimeoutMs: settings.PROXY_TIMEOUT_MS, observer: metrics.proxyObserver });
 const users = new UserStore(store.paths.users);
 if (settings.AUTH !== 'none' && users.list().length === 0 && !users.problem) {
   log.warn({ auth: settings.AUTH }, 'no users yet: add the first admin with "npm run user -- add <name> --admin" (it takes effect at once)');
@@ -82,10 +83,18 @@ const signIns: SignInStore | null =
       ? await RedisSignIns.open(settings.REDIS_URL ?? 'redis://127.0.0.1:6379/0', settings.REDIS_PREFIX, settings.AUTH_SESSION_TTL_MS, log)
       : await FileSignIns.open(store.paths.signIns, settings.AUTH_SESSION_TTL_MS, log);
 const identities = new Identities({ settings, users, signIns });
+const pages = new LandingPages({ store, settings, identities });
+const proxy = new WorkerProxy({
+  log,
+  holdTimeoutMs: settings.START_TIMEOUT_MS,
+  upstreamTimeoutMs: settings.PROXY_TIMEOUT_MS,
+  observer: metrics.proxyObserver,
+  answerError: (req, res, answer, headers) => pages.answerProxyError(req, res, answer, headers),
+});
 const app = createSupervisorApp(supervisor, { log, settings, startedAt, metrics: metrics.registry, identities, signIns, limits: new SignInLimits({ windowMs: settings.AUTH_LOCKOUT_MS }) });
 const websockets = new WebSocketProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS });
-const gate = settings.AUTH === 'none' ? null : new ProxyGate({ identities, supervisor, proxy, websockets, log, internalSecret });
-const server = createSupervisorServer({ supervisor, proxy, websockets, app, gate, hostAllowed: hostCheck(settings) });
+const gate = settings.AUTH === 'none' ? null : new ProxyGate({ identities, supervisor, proxy, websockets, log, internalSecret, pages });
+const server = createSupervisorServer({ supervisor, proxy, websockets, app, gate, hostAllowed: hostCheck(settings), pages });
 
 let discovery: Discovery | null = null;
 /** Stops watching, then stops accepting and every worker in parallel. */

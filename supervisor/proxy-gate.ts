@@ -12,6 +12,8 @@ import type { Route } from './routing.ts';
 import type { Supervisor } from './supervisor.ts';
 import type { WebSocketProxy } from './websocket-proxy.ts';
 import type { WorkerLifecycle } from './worker-lifecycle.ts';
+import { SUPERVISOR_FRAME, notFoundMessage, type LandingPages } from './landing-pages.ts';
+import { genericErrorPage, isNavigation, sendPage } from '../shared/html-page.ts';
 
 type ProxiedRoute = Extract<Route, { kind: 'profile' | 'api' }>;
 
@@ -31,6 +33,7 @@ export interface ProxyGateOptions {
   log: Logger;
   /** Proves to a worker that a request came through this supervisor. */
   internalSecret: string;
+  pages: LandingPages;
 }
 
 export class ProxyGate {
@@ -61,7 +64,7 @@ export class ProxyGate {
     if (management === 'switch' && target && identity.kind === 'user') return this.#switch(res, identity, target);
     const worker = route.kind === 'profile' ? this.#o.supervisor.worker(route.handle) : this.#apiWorker(identity, management !== null);
     if (!worker) {
-      if (route.kind === 'profile') return sendError(res, 404, 'profile_not_found', `no profile "${route.handle}" on this server (not registered, credentials file missing, or outside PROFILES)`, { handle: route.handle });
+      if (route.kind === 'profile') return this.#o.pages.answerNotFound(req, res, route.handle, notFoundMessage(route.handle));
       return sendError(res, 409, 'no_active_profile', 'you have no profile yet: register one (POST /api/profile/register {"handle": "…"}), or ask an admin to grant you one');
     }
     this.#audit(req, res, identity, worker, route.path);
@@ -116,12 +119,13 @@ export class ProxyGate {
   }
 
   #refuse(req: IncomingMessage, res: ServerResponse, denied: Extract<Decision, { allow: false }>, identity: Identity): void {
-    if (denied.status === 401 && navigation(req)) {
+    if (denied.status === 401 && isNavigation(req.method, req.headers)) {
       res.writeHead(303, { location: `/login?next=${encodeURIComponent(req.url ?? '/')}`, 'content-length': 0 });
       res.end();
       return;
     }
     if (!SAFE.has(req.method ?? 'GET')) this.#o.log.info({ audit: true, user: nameOf(identity), method: req.method, path: req.url, status: denied.status }, 'request refused');
+    if (isNavigation(req.method, req.headers)) return sendPage(res, genericErrorPage(denied.status, denied.code, denied.message), SUPERVISOR_FRAME);
     sendError(res, denied.status, denied.code, denied.message, {}, denied.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
   }
 
@@ -151,9 +155,4 @@ function handleInBody(body: Buffer | undefined): Handle | null {
   } catch {
     return null;
   }
-}
-
-/** A page navigation (a person's browser), not an API call. */
-export function navigation(req: IncomingMessage): boolean {
-  return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { sendError } from '../shared/api-error.ts';
+import { sendError, type ErrorCode } from '../shared/api-error.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Admission, Lease } from './admission.ts';
 import { forwardedHeaders, responseHeaders } from './forwarded-headers.ts';
@@ -11,6 +11,16 @@ export interface ProxyObserver {
   onResult?(handle: string, status: number, seconds: number): void;
   onHeld?(delta: 1 | -1): void;
 }
+
+/** How the proxy answers what it could not forward (JSON by default; pages for people: landing-pages.ts). */
+export type ProxyErrorAnswerer = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  answer: { status: number; code: ErrorCode; message: string; extra: Record<string, unknown> },
+  headers?: Record<string, string>,
+) => void;
+
+const jsonAnswer: ProxyErrorAnswerer = (_req, res, a, headers) => sendError(res, a.status, a.code, a.message, a.extra, headers);
 
 /** The worker's process is gone or going: nothing answered on that connection. */
 const REFUSED = new Set(['ECONNREFUSED', 'ENOENT']);
@@ -38,8 +48,10 @@ export class WorkerProxy {
   readonly #holdTimeoutMs: number;
   readonly #upstreamTimeoutMs: number;
   readonly #observer: ProxyObserver;
+  readonly #answerError: ProxyErrorAnswerer;
 
-  constructor(options: { log: Logger; holdTimeoutMs: number; upstreamTimeoutMs: number; observer?: ProxyObserver }) {
+  constructor(options: { log: Logger; holdTimeoutMs: number; upstreamTimeoutMs: number; observer?: ProxyObserver; answerError?: ProxyErrorAnswerer }) {
+    this.#answerError = options.answerError ?? jsonAnswer;
     this.#log = options.log;
     this.#holdTimeoutMs = options.holdTimeoutMs;
     this.#upstreamTimeoutMs = options.upstreamTimeoutMs;
@@ -120,7 +132,7 @@ export class WorkerProxy {
       return;
     }
     if (!abort.signal.aborted) {
-      sendError(res, result.status, result.code, result.message, result.extra, { 'retry-after': String(result.retryAfterSeconds) });
+      this.#answerError(request.req, res, result, { 'retry-after': String(result.retryAfterSeconds) });
     }
   }
 
@@ -135,7 +147,7 @@ export class WorkerProxy {
     const code = errorCode(error);
     if (code === 'UND_ERR_HEADERS_TIMEOUT') {
       this.#log.warn({ handle: worker.handle, timeout_ms: this.#upstreamTimeoutMs }, 'worker did not answer in time');
-      sendError(res, 504, 'gateway_timeout', `the worker for ${worker.label} did not answer within ${this.#upstreamTimeoutMs} ms`, { handle: worker.handle });
+      this.#answerError(req, res, { status: 504, code: 'gateway_timeout', message: `the worker for ${worker.label} did not answer within ${this.#upstreamTimeoutMs} ms`, extra: { handle: worker.handle } });
       return;
     }
     const refused = REFUSED.has(code);
@@ -151,7 +163,7 @@ export class WorkerProxy {
       return;
     }
     this.#log.warn({ handle: worker.handle, code, method: req.method }, 'worker connection failed');
-    sendError(res, 502, 'bad_gateway', `the worker for ${worker.label} closed the connection (${code || error.message})`, { handle: worker.handle });
+    this.#answerError(req, res, { status: 502, code: 'bad_gateway', message: `the worker for ${worker.label} closed the connection (${code || error.message})`, extra: { handle: worker.handle } });
   }
 }
 

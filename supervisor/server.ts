@@ -10,6 +10,8 @@ import type { WorkerProxy } from './proxy.ts';
 import type { ProxyGate } from './proxy-gate.ts';
 import type { WebSocketProxy } from './websocket-proxy.ts';
 import { routeOf } from './routing.ts';
+import { VARY_ACCEPT, SUPERVISOR_FRAME, notFoundMessage, type LandingPages } from './landing-pages.ts';
+import { isNavigation, sendPage } from '../shared/html-page.ts';
 import { profilePrefix } from '../shared/profile-url.ts';
 
 export interface SupervisorServerOptions {
@@ -21,6 +23,8 @@ export interface SupervisorServerOptions {
   hostAllowed(host: string | undefined): boolean;
   /** Sign-in in front of the proxied paths; `null` with AUTH=none. */
   gate: ProxyGate | null;
+  /** What a person's browser gets instead of a JSON error. */
+  pages: LandingPages;
 }
 
 /** The supervisor's listener: a `Host` it does not answer for is refused first (DNS rebinding); proxied
@@ -28,7 +32,7 @@ export interface SupervisorServerOptions {
  *  AUTH is not `none` — and WebSocket upgrades of those paths to the WebSocket proxy; everything else is the
  *  Koa app (dashboard, sign-in, supervisor API, health, metrics). */
 export function createSupervisorServer(options: SupervisorServerOptions): Server {
-  const { supervisor, proxy, websockets, gate, hostAllowed } = options;
+  const { supervisor, proxy, websockets, gate, hostAllowed, pages } = options;
   const appHandler = options.app.callback();
   // Slow or stalled clients are cut instead of holding sockets: headers must arrive within 10 s, checked
   // every second. Bodies (CSV uploads) and long automations are bounded elsewhere.
@@ -43,13 +47,14 @@ export function createSupervisorServer(options: SupervisorServerOptions): Server
         void appHandler(req, res);
         return;
       case 'unknown-profile':
-        sendError(res, 404, 'profile_not_found', 'no such profile: handles are lowercase letters, digits, dots and hyphens');
+        if (isNavigation(req.method, req.headers)) sendPage(res, pages.invalidHandle(route.segment), SUPERVISOR_FRAME, VARY_ACCEPT);
+        else sendError(res, 404, 'profile_not_found', 'no such profile: handles are lowercase letters, digits, dots and hyphens', {}, VARY_ACCEPT);
         return;
       case 'profile-root':
         // An unknown profile is a 404 here too, not a redirect to one (with sign-in, the gate behind the
         // redirect decides, so that the answer tells no one whether another person's profile exists).
         if (!gate && !supervisor.worker(route.handle)) {
-          profileNotFound(res, route.handle);
+          pages.answerNotFound(req, res, route.handle, notFoundMessage(route.handle));
           return;
         }
         res.writeHead(308, { location: `${profilePrefix(route.handle)}/${route.query}`, 'content-length': 0 });
@@ -66,7 +71,7 @@ export function createSupervisorServer(options: SupervisorServerOptions): Server
         }
         if (route.kind === 'profile') {
           const worker = supervisor.worker(route.handle);
-          if (!worker) return profileNotFound(res, route.handle);
+          if (!worker) return pages.answerNotFound(req, res, route.handle, notFoundMessage(route.handle));
           proxy.forward(req, res, worker.admission, route.path, route.prefix);
           return;
         }
@@ -100,6 +105,3 @@ function refuseUpgrade(socket: Duplex, status: number, body?: unknown): void {
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
 }
 
-function profileNotFound(res: ServerResponse, handle: string): void {
-  sendError(res, 404, 'profile_not_found', `no profile "${handle}" on this server (not registered, credentials file missing, or outside PROFILES)`, { handle });
-}
