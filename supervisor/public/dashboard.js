@@ -1,10 +1,11 @@
 'use strict';
-// The supervisor's dashboard: every profile's worker, live (polled), with its actions.
+// The supervisor's dashboard: every profile's worker, live (Server-Sent Events from /supervisor/api/events:
+// each change, a start's every stage, as it happens), with its actions.
 
 const { api, run, el, duration, bytes } = window.tat;
 const tbody = document.querySelector('#workers tbody');
 const listError = document.getElementById('list-error');
-const logsShown = new Map(); // handle → lines, for errored workers
+const logsShown = new Map(); // handle → readable lines, for errored workers
 
 function authHeaders() {
   const token = sessionStorage.getItem('supervisorToken');
@@ -25,14 +26,13 @@ function stateLabel(w) {
   return w.state;
 }
 
-// Per row, kept across the periodic re-render (rows are rebuilt every poll): the action running (the row's
+// Per row, kept across re-renders (rows are rebuilt at every change): the action running (the row's
 // buttons stay disabled, the running one aria-busy) and the last error (shown until the row's next action).
 const rowUi = new Map();
 function uiOf(name) {
   if (!rowUi.has(name)) rowUi.set(name, { busy: null, error: '' });
   return rowUi.get(name);
 }
-const anyBusy = () => [...rowUi.values()].some((u) => u.busy !== null);
 
 async function rowAction(name, action, task) {
   const u = uiOf(name);
@@ -46,7 +46,7 @@ async function rowAction(name, action, task) {
     u.error = error.message;
   } finally {
     u.busy = null;
-    await refresh(true);
+    await refresh();
   }
 }
 
@@ -55,22 +55,34 @@ let me = null;
 const ownCurrent = () => me && me.auth !== 'none';
 const isCurrent = (w) => (ownCurrent() ? w.handle !== null && w.handle === me.current : w.is_current);
 
+function seconds(ms) {
+  return `${Math.max(0, Math.round(ms / 1000))} s`;
+}
+
+/** A start, stop or backoff under way: its stage, how long so far, and the most it takes. */
+function stageNote(w) {
+  if (!w.stage || !['starting', 'draining', 'backoff'].includes(w.state)) return null;
+  const now = Date.now() + clockSkew;
+  return el('p', { class: 'work', 'data-testid': 'stage', 'data-stage': w.stage.text },
+    el('span', { class: 'stage' }, w.stage.text),
+    el('span', { class: 'elapsed' }, ` · ${seconds(now - w.stage.started_at)} so far, at most ${seconds(w.stage.limit_ms)}`));
+}
+
 function row(w) {
   const handle = w.handle;
   const name = handle ?? '(setup)';
   const state = stateLabel(w);
   const u = uiOf(name);
   const err = el('p', { class: 'error', role: 'alert' }, u.error);
-  const button = (label, task, cls) => {
-    const action = label.toLowerCase().replace(/\s+/g, '-');
-    return el('button', {
+  const button = (label, task, cls, action = label.toLowerCase().replace(/\s+/g, '-')) =>
+    el('button', {
       type: 'button', class: cls, 'data-action': action, disabled: u.busy !== null, 'aria-busy': u.busy === action ? 'true' : null,
       onclick: () => rowAction(name, action, task),
     }, label);
-  };
   // A recycle closes the profile's Chrome: say so before, not after (it is opened again by the restore).
   const closesChrome = (what) =>
     !w.browser_open || confirm(`${what} closes the Chrome of "${handle}" (logged into the MIS). It is opened and logged in again right after, and its CSV and spreadsheet come back.`);
+  const starting = w.state === 'starting' || w.state === 'backoff';
   const actions = handle
     ? [
         button('Restart', async () => {
@@ -78,7 +90,7 @@ function row(w) {
         }),
         w.state === 'stopped' || w.state === 'idle'
           ? button('Start', () => act('POST', `/supervisor/api/workers/${handle}/start`))
-          : button('Stop', () => act('POST', `/supervisor/api/workers/${handle}/stop`)),
+          : button(starting ? 'Cancel start' : 'Stop', () => act('POST', `/supervisor/api/workers/${handle}/stop`), null, 'stop'),
         isCurrent(w) ? null : button('Make current', async () => {
           if (ownCurrent()) {
             // With sign-in, only the person's own /api moves: no worker restarts.
@@ -92,25 +104,36 @@ function row(w) {
           if (!confirm(`Delete the profile "${handle}"? Its token is removed; its credentials and MIS settings files are kept.`)) return;
           await act('DELETE', `/supervisor/api/profiles/${handle}`);
         }, 'danger'),
+        el('a', { href: `/logs?handle=${handle}`, 'data-action': 'logs' }, 'Logs'),
+        el('a', { href: `/p/${handle}/`, 'data-action': 'settings' }, 'Settings'),
       ]
     : [];
-  const problem = w.state === 'errored' || w.problem
-    ? el('div', { class: 'error' },
-        w.last_exit ? `Last exit: code ${w.last_exit.code ?? '–'}${w.last_exit.signal ? `, signal ${w.last_exit.signal}` : ''} (${w.last_exit.reason})` : '',
-        w.problem ? ` · ${w.problem.message}` : '',
-        logsShown.get(handle) ? el('pre', { class: 'log' }, logsShown.get(handle).join('\n')) : null)
-    : null;
   return el('tr', { 'data-handle': name, 'data-state': state },
     el('td', { 'data-label': 'Profile' },
       el('span', { class: isCurrent(w) ? 'current' : '' }, isCurrent(w) ? '★ ' : '', handle ? el('a', { href: `/p/${handle}/` }, name) : name),
-      pendingNote(w), restoreNote(w), problem),
+      stageNote(w), pendingNote(w), restoreNote(w), portNote(w)),
     el('td', { 'data-label': 'State' }, el('span', { class: `badge state-${state}`, 'data-testid': 'state' }, state)),
     el('td', { 'data-label': 'PID' }, w.pid ?? ''),
-    el('td', { 'data-label': 'Up' }, duration(w.uptime_ms)),
+    el('td', { 'data-label': 'Up' }, duration(w.started_at ? Date.now() + clockSkew - Date.parse(w.started_at) : null)),
     el('td', { 'data-label': 'Restarts' }, String(w.restarts)),
     el('td', { 'data-label': 'Memory' }, bytes(w.rss_bytes)),
-    el('td', { 'data-label': 'Direct URL' }, w.direct_url ? el('a', { href: w.direct_url }, w.direct_url.replace(/\/$/, '')) : ''),
-    el('td', { class: 'actions', 'data-label': 'Actions' }, actions, handle ? el('a', { href: `/p/${handle}/`, class: 'hint' }, ' settings') : null, err));
+    // Only while its process runs: otherwise the port may belong to another program.
+    el('td', { 'data-label': 'Direct URL' }, w.direct_url && w.pid ? el('a', { href: w.direct_url }, w.direct_url.replace(/\/$/, '')) : ''),
+    el('td', { class: 'actions', 'data-label': 'Actions' }, actions, err));
+}
+
+/** Below the row of a worker that gave up: why, and its last lines (a row of its own, the full width). */
+function problemRow(w) {
+  if (w.state !== 'errored' && !w.problem) return null;
+  const exit = w.last_exit;
+  const lines = logsShown.get(w.handle) ?? [];
+  return el('tr', { class: 'problem-row', 'data-problem-for': w.handle ?? '(setup)' },
+    el('td', { colspan: '8' },
+      el('div', { class: 'error' },
+        exit ? `Last exit: ${exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal}`} (${exit.reason.replaceAll('_', ' ')}) at ${new Date(exit.at).toLocaleTimeString()}` : '',
+        w.problem ? `${exit ? ' · ' : ''}${w.problem.message}` : ''),
+      lines.length ? el('ol', { class: 'log-lines' }, lines.map((l) => el('li', { class: `level-${l.level}` }, el('time', {}, l.time), ' ', el('b', {}, l.level), ` ${l.text}`, l.count > 1 ? el('span', { class: 'repeat' }, ` ×${l.count}`) : null))) : null,
+      w.handle ? el('a', { href: `/logs?handle=${w.handle}` }, 'All its logs') : null));
 }
 
 /** A recycle that waits for the work in progress to end. */
@@ -128,50 +151,83 @@ function restoreNote(w) {
   return el('p', { class: 'error', 'data-testid': 'restore' }, `Could not come back after the restart: ${w.restore.failed.join(', ')} — `, el('a', { href: `/p/${w.handle}/` }, 'see its page'));
 }
 
+/** Its saved port was taken by another program, so it moved to another one. */
+function portNote(w) {
+  if (!w.port_moved) return null;
+  const { from, to } = w.port_moved;
+  return el('p', { class: 'hint', 'data-testid': 'port-moved' }, `Port ${from} was taken by another program; it now uses ${to} (saved in ports.json).`);
+}
+
+/** The last lines of an errored worker, made readable: time, level, message, repeats counted. */
 async function loadLogs(handles) {
   for (const handle of handles) {
     if (logsShown.has(handle)) continue;
     try {
-      const { lines } = await api('GET', `/supervisor/api/workers/${handle}/logs?lines=8`);
-      logsShown.set(handle, lines.map((l) => l.msg ?? JSON.stringify(l)));
+      const { lines } = await api('GET', `/supervisor/api/workers/${handle}/logs?lines=40`);
+      logsShown.set(handle, readable(lines).slice(-8));
     } catch {
       logsShown.set(handle, []);
     }
   }
 }
 
-let lastData = null;
-function render() {
-  if (lastData) tbody.replaceChildren(...lastData.workers.map(row));
+const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+function readable(lines) {
+  const out = [];
+  for (const l of lines) {
+    const text = [l.msg, l.err?.message].filter(Boolean).join(': ') || JSON.stringify(l);
+    const level = LEVELS[l.level] ?? 'info';
+    const last = out.at(-1);
+    if (last && last.text === text && last.level === level) last.count += 1;
+    else out.push({ time: l.time ? new Date(l.time).toLocaleTimeString() : '', level, text, count: 1 });
+  }
+  return out;
 }
 
-let refreshing = null;
-/** Reloads the list; `fresh`: data fetched after this call (not an answer already on its way). */
-function refresh(fresh = false) {
-  if (refreshing && fresh) return refreshing.then(() => refresh());
-  refreshing ??= (async () => {
-    try {
-      const data = await api('GET', '/supervisor/api/workers');
-      const errored = data.workers.filter((w) => w.state === 'errored' && w.handle).map((w) => w.handle);
-      for (const h of [...logsShown.keys()]) if (!errored.includes(h)) logsShown.delete(h);
-      await loadLogs(errored);
-      lastData = data;
-      render();
-      document.getElementById('first-run').hidden = !data.first_run;
-      const ready = data.workers.filter((w) => w.state === 'ready').length;
-      document.getElementById('summary').textContent = data.first_run
-        ? 'first run: no profile yet'
-        : `${data.workers.length} profile${data.workers.length === 1 ? '' : 's'}, ${ready} ready · current: ${(ownCurrent() ? me.current : data.current) ?? 'none'}`;
-      listError.textContent = '';
-    } catch (error) {
-      // A sign-in that ended (expired, password changed) leads back to the sign-in page.
-      if (error.status === 401 && ownCurrent()) location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
-      listError.textContent = error.message;
-    } finally {
-      refreshing = null;
-    }
-  })();
-  return refreshing;
+let lastData = null;
+let clockSkew = 0;
+function render() {
+  if (!lastData) return;
+  tbody.replaceChildren(...lastData.workers.flatMap((w) => [row(w), problemRow(w)]).filter(Boolean));
+}
+
+/** A new list of workers (from the event stream, or fetched after an action). */
+async function show(data) {
+  const errored = data.workers.filter((w) => w.state === 'errored' && w.handle).map((w) => w.handle);
+  for (const h of [...logsShown.keys()]) if (!errored.includes(h)) logsShown.delete(h);
+  await loadLogs(errored);
+  lastData = data;
+  render();
+  const firstRun = data.first_run;
+  document.getElementById('first-run').hidden = !firstRun;
+  document.getElementById('register-title').hidden = firstRun;
+  const card = document.getElementById('register-card');
+  if (firstRun && card.previousElementSibling) card.parentElement.prepend(card);
+  const ready = data.workers.filter((w) => w.state === 'ready').length;
+  document.getElementById('summary').textContent = firstRun
+    ? 'first run: no profile yet'
+    : `${data.workers.length} profile${data.workers.length === 1 ? '' : 's'}, ${ready} ready · current: ${(ownCurrent() ? me.current : data.current) ?? 'none'}`;
+  listError.textContent = '';
+}
+
+/** The supervisor cannot be reached: say so, and stop showing states that may no longer be true. */
+function unreachable(message) {
+  lastData = null;
+  tbody.replaceChildren(el('tr', { class: 'unknown' }, el('td', { colspan: '8' }, 'Unknown while the supervisor cannot be reached.')));
+  document.getElementById('summary').textContent = 'supervisor unreachable';
+  listError.textContent = `${message} The list comes back by itself when it answers again.`;
+}
+
+/** Fetches the list now (after an action: its answer, without waiting for the next event). */
+async function refresh() {
+  try {
+    await show(await api('GET', '/supervisor/api/workers'));
+  } catch (error) {
+    // A sign-in that ended (expired, password changed) leads back to the sign-in page.
+    if (error.status === 401 && ownCurrent()) location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+    else if (error.code === 'network') unreachable('The supervisor cannot be reached (stopped, or the network is down).');
+    else listError.textContent = error.message;
+  }
 }
 
 document.getElementById('register-form').addEventListener('submit', (event) => {
@@ -182,8 +238,9 @@ document.getElementById('register-form').addEventListener('submit', (event) => {
   run(document.getElementById('register-button'), errorEl, async () => {
     try {
       const result = await api('POST', '/api/profile/register', { handle });
-      await refresh(true);
-      return `Registered "${result.handle}". Its worker is starting; open its settings at ${result.url}.`;
+      input.value = '';
+      await refresh();
+      return `Registered "${result.handle}": its worker is starting, and the guide's /api/… now goes to it. Its page: ${result.url}`;
     } catch (error) {
       if (error.code === 'credentials_not_found' && error.data?.expected_path) {
         document.getElementById('expected-path').textContent = `config/${error.data.expected_path}`;
@@ -194,6 +251,11 @@ document.getElementById('register-form').addEventListener('submit', (event) => {
   }, document.getElementById('register-ok'));
 });
 
+document.getElementById('register-handle').addEventListener('input', (event) => {
+  const handle = event.target.value.trim().toLowerCase();
+  document.getElementById('expected-path').textContent = `config/google_creds/credentials_${handle || '<handle>'}.json`;
+});
+
 document.getElementById('token-form').addEventListener('submit', (event) => {
   event.preventDefault();
   sessionStorage.setItem('supervisorToken', document.getElementById('token').value);
@@ -201,13 +263,26 @@ document.getElementById('token-form').addEventListener('submit', (event) => {
   document.getElementById('token-card').hidden = true;
 });
 
-// Every second; faster while a row action runs, so its states (recycling, starting) show as they happen.
 window.tat.userMenu(document.getElementById('user-menu')).then((who) => {
   me = who;
   render();
 });
-(function poll() {
-  const next = () => setTimeout(poll, anyBusy() ? 250 : 1000);
-  if (document.hidden) next();
-  else refresh().finally(next);
-})();
+
+// Live: a snapshot at every change. While the stream is down, EventSource reconnects by itself (every 2 s);
+// meanwhile the page says the supervisor cannot be reached, rather than showing what may be stale.
+const events = new EventSource('/supervisor/api/events');
+events.addEventListener('workers', (e) => {
+  const data = JSON.parse(e.data);
+  clockSkew = data.at - Date.now();
+  void show(data);
+});
+events.addEventListener('error', () => {
+  if (events.readyState === EventSource.OPEN) return;
+  // Is it the supervisor, or only the stream? A request tells (and a sign-in that ended leads to /login).
+  void refresh();
+});
+// Uptimes and the elapsed times of stages under way move on between events.
+let ticks = 0;
+setInterval(() => {
+  if (lastData?.workers.some((w) => w.stage) || ticks++ % 2 === 0) render();
+}, 500);

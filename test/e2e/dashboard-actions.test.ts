@@ -3,9 +3,8 @@
 // stays disabled and its error stays visible across the dashboard's periodic re-render.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { makeConfigDir } from '../helpers/config-dir.ts';
-import { freePort } from '../helpers/ports.ts';
+import { lastPort } from '../helpers/ports.ts';
 import { freeze, startSupervisor } from '../helpers/supervisor.ts';
 import { isVisible, launchBrowser, textOf, waitForText } from '../helpers/e2e.ts';
 
@@ -15,13 +14,11 @@ test('dashboard: make current, restart through recycling, errored reason, busy r
   const chrome = await launchBrowser(t);
   if (!chrome) return;
 
-  // "broken.port" is pinned (ports.json) to a port another program holds: its worker cannot start.
+  // "broken.port" is pinned (ports.json) to the last port there is, and another program holds it: its worker
+  // cannot start, and there is no port above it to move to.
   const config = await makeConfigDir({ profiles: ['alpha', 'beta', 'broken.port'] });
   t.after(() => config.remove());
-  const heldPort = await freePort();
-  const holder = net.createServer();
-  await new Promise<void>((resolve, reject) => holder.listen(heldPort, '127.0.0.1', resolve).once('error', reject));
-  t.after(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+  const heldPort = await lastPort(t, { hold: true });
   await config.writeJson('ports.json', { 'broken.port': heldPort });
 
   const token = 'e2e-supervisor-token-51';
@@ -40,7 +37,11 @@ test('dashboard: make current, restart through recycling, errored reason, busy r
     assert.equal(direct.status, 401, direct.text);
     await page.click(`${row('beta')} button[data-action="make-current"]`);
     const shown = await waitForText(page, `${row('beta')} .actions .error`, direct.body.message);
-    assert.ok(await isVisible(page, `${row('beta')} .actions .error`), shown);
+    const where = `${row('beta')} .actions .error`;
+    if (!(await isVisible(page, where))) {
+      const seen = await page.$eval(where, (n: any) => ({ html: n.closest('tr').outerHTML, box: JSON.stringify(n.getBoundingClientRect()), display: (globalThis as any).getComputedStyle(n).display })).catch((e) => String(e));
+      assert.fail(`the message is not visible: ${JSON.stringify(seen)}`);
+    }
     assert.equal(await textOf(page, `${row('alpha')} .actions .error`), '', 'only in the row whose button caused it');
     assert.ok(await isVisible(page, '#token-card'), 'the token form appears');
     // The dashboard re-renders its rows every second: the message must survive that.
@@ -57,16 +58,21 @@ test('dashboard: make current, restart through recycling, errored reason, busy r
   await t.test('an errored worker is shown with its reason', async () => {
     await page.waitForSelector(`${row('broken.port')}[data-state="errored"]`, { timeout: 15_000 });
     assert.equal(await textOf(page, `${row('broken.port')} [data-testid="state"]`), 'errored');
-    const reason = `${row('broken.port')} td[data-label="Profile"] .error`;
-    assert.ok(await isVisible(page, reason), 'the reason is visible in the row');
-    const text = await waitForText(page, reason, 'port_conflict');
+    const problem = '#workers tr[data-problem-for="broken.port"]';
+    const reason = `${problem} .error`;
+    assert.ok(await isVisible(page, reason), 'the reason is visible under the row');
+    const text = await waitForText(page, reason, 'port conflict');
     assert.ok(text.includes(String(heldPort)), `the reason names the port: ${text}`);
-    assert.match(text, /already in use/);
-    // the worker's last log lines are shown with it
-    await page.waitForSelector(`${reason} pre.log`, { timeout: 5000 });
-    assert.ok(await isVisible(page, `${reason} pre.log`));
-    assert.match(await textOf(page, `${reason} pre.log`), /already in use/);
+    assert.match(text, /in use by another program/);
+    // the worker's last log lines are shown with it, readable, and a link to all of them
+    await page.waitForSelector(`${problem} ol.log-lines li`, { timeout: 5000 });
+    assert.ok(await isVisible(page, `${problem} ol.log-lines`));
+    const lines = await textOf(page, `${problem} ol.log-lines`);
+    assert.match(lines, /already in use/);
+    assert.doesNotMatch(lines, /[{}]"/, 'no JSON in the lines');
+    assert.ok(await page.$(`${problem} a[href="/logs?handle=broken.port"]`));
     assert.equal(await textOf(page, `${row('broken.port')} td[data-label="PID"]`), '', 'no pid: nothing runs');
+    assert.equal(await textOf(page, `${row('broken.port')} td[data-label="Direct URL"]`), '', 'no link to the port another program holds');
     // the others are untouched
     assert.equal(await page.$eval(row('alpha'), (n) => (n as any).dataset.state), 'ready');
   });

@@ -1,33 +1,12 @@
-// Usable at 1280×800 and on a phone, 390×844: neither page scrolls sideways, and the main
+// Usable at 1280×800 and on a phone, 390×844: no page scrolls sideways, and the main
 // buttons are on screen, uncovered and clickable: the dashboard in first-run mode and with several profiles
-// (one errored, with its log lines), and a settings page with a wide MIS CSV loaded.
+// (one errored, with its log lines), a settings page with a wide MIS CSV loaded, the logs page, sign-in and admin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'puppeteer-core';
 import { startSupervisor } from '../helpers/supervisor.ts';
-import { clickabilityProblems, DESKTOP, horizontalOverflow, launchBrowser, PHONE, startDemoSupervisor, waitForText } from '../helpers/e2e.ts';
-
-const VIEWPORTS = [
-  { name: 'desktop 1280×800', ...DESKTOP },
-  { name: 'phone 390×844', ...PHONE },
-];
-
-async function assertUsable(page: Page, what: string, buttons: string[]): Promise<void> {
-  const overflow = await horizontalOverflow(page);
-  assert.ok(
-    overflow.scrollWidth <= overflow.innerWidth,
-    `${what}: scrolls sideways (scrollWidth ${overflow.scrollWidth} > ${overflow.innerWidth}); sticking out: ${overflow.culprits.join(', ')}`,
-  );
-  assert.deepEqual(overflow.culprits, [], `${what}: nothing sticks out of the page or of its card`);
-  for (const selector of buttons) {
-    assert.deepEqual(await clickabilityProblems(page, selector), [], `${what}: ${selector}`);
-  }
-  // scrolling the buttons into view must not have revealed sideways scrolling either
-  const after = await horizontalOverflow(page);
-  assert.equal(await page.evaluate(() => (globalThis as any).scrollX as number), 0, `${what}: scrolled sideways to reach a button`);
-  assert.ok(after.scrollWidth <= after.innerWidth, `${what}: ${after.culprits.join(', ')}`);
-  assert.deepEqual(after.culprits, [], what);
-}
+import { makeConfigDir } from '../helpers/config-dir.ts';
+import { UserStore } from '../../shared/users.ts';
+import { assertUsable, launchBrowser, startDemoSupervisor, VIEWPORTS, waitForText } from '../helpers/e2e.ts';
 
 test('first-run dashboard fits a desktop and a phone', async (t) => {
   const chrome = await launchBrowser(t);
@@ -55,7 +34,7 @@ test('dashboard and settings page with several profiles fit a desktop and a phon
   for (const viewport of VIEWPORTS) {
     const dashboard = await chrome.newPage(viewport);
     await dashboard.goto(`${sup.url}/`);
-    await dashboard.waitForSelector('#workers tr[data-handle="broken.port"][data-state="errored"] pre.log');
+    await dashboard.waitForSelector('#workers tr[data-handle="broken.port"][data-state="errored"] + tr[data-problem-for="broken.port"] ol.log-lines');
     await dashboard.waitForSelector('#workers tr[data-handle="store-sf"][data-state="ready"]');
     await assertUsable(dashboard, `dashboard, ${viewport.name}`, [
       '#workers button[data-action="restart"]',
@@ -86,6 +65,37 @@ test('dashboard and settings page with several profiles fit a desktop and a phon
       '#dashboard-link',
     ]);
     await settings.close();
+  }
+  assert.deepEqual(chrome.pageErrors, []);
+});
+
+test('the logs page, the sign-in page and the admin page fit a desktop and a phone', async (t) => {
+  const chrome = await launchBrowser(t);
+  if (!chrome) return;
+  const config = await makeConfigDir({ profiles: ['a-rather-long-store-handle.with.dots'] });
+  t.after(() => config.remove());
+  const users = new UserStore(config.file('users.json'));
+  await users.add('root', { password: 'root-Pass-9012', admin: true, profiles: [] });
+  const sup = await startSupervisor({ config, env: { AUTH: 'local', SUPERVISOR_TOKEN: 'e2e-layout-token' }, waitReady: ['a-rather-long-store-handle.with.dots'] });
+  t.after(() => sup.cleanup());
+  for (const viewport of VIEWPORTS) {
+    const page = await chrome.newPage(viewport);
+    await page.goto(`${sup.url}/login?next=/admin`);
+    await page.waitForSelector('#login-form');
+    await page.type('#username', 'root');
+    await page.type('#password', 'wrong password');
+    await page.click('#login-button');
+    await waitForText(page, '#login-error', 'wrong');
+    await assertUsable(page, `sign-in page, ${viewport.name}`, ['#login-button']);
+    await page.$eval('#password', (i) => ((i as any).value = ''));
+    await page.type('#password', 'root-Pass-9012');
+    await page.click('#login-button');
+    await page.waitForSelector('#users tr[data-user="root"]');
+    await assertUsable(page, `admin page, ${viewport.name}`, ['#users tr[data-user="root"] button']);
+    await page.goto(`${sup.url}/logs?handle=a-rather-long-store-handle.with.dots`);
+    await waitForText(page, '#live-state', 'live');
+    await assertUsable(page, `logs page, ${viewport.name}`, ['#level']);
+    await page.close();
   }
   assert.deepEqual(chrome.pageErrors, []);
 });

@@ -14,6 +14,10 @@ const SHOTS = {
   'settings.png': DESKTOP.width,
   'dashboard-phone.png': PHONE.width,
   'settings-phone.png': PHONE.width,
+  'logs.png': DESKTOP.width,
+  'logs-phone.png': PHONE.width,
+  'landing-errored.png': DESKTOP.width,
+  'landing-phone.png': PHONE.width,
 } as const;
 type Shot = keyof typeof SHOTS;
 
@@ -29,7 +33,7 @@ async function shoot(page: Page, name: Shot): Promise<void> {
 }
 
 async function dashboardSettled(page: Page): Promise<void> {
-  await page.waitForSelector('#workers tr[data-handle="broken.port"][data-state="errored"] pre.log');
+  await page.waitForSelector('#workers tr[data-handle="broken.port"][data-state="errored"] + tr[data-problem-for="broken.port"] ol.log-lines');
   for (const h of ['nick.tat', 'store-la', 'store-sf']) await page.waitForSelector(`#workers tr[data-handle="${h}"][data-state="ready"]`);
 }
 
@@ -56,9 +60,9 @@ test('screenshots in docs/screenshots', async (t) => {
     await first.cleanup();
 
     const { sup } = await startDemoSupervisor(t);
-    for (const [viewport, dashboardShot, settingsShot] of [
-      [DESKTOP, 'dashboard-profiles.png', 'settings.png'],
-      [PHONE, 'dashboard-phone.png', 'settings-phone.png'],
+    for (const [viewport, dashboardShot, settingsShot, logsShot, landingShot] of [
+      [DESKTOP, 'dashboard-profiles.png', 'settings.png', 'logs.png', 'landing-errored.png'],
+      [PHONE, 'dashboard-phone.png', 'settings-phone.png', 'logs-phone.png', 'landing-phone.png'],
     ] as const) {
       const dashboard = await chrome.newPage(viewport);
       await dashboard.goto(`${sup.url}/`);
@@ -70,6 +74,16 @@ test('screenshots in docs/screenshots', async (t) => {
       await settingsSettled(settings);
       await shoot(settings, settingsShot);
       await settings.close();
+      const logs = await chrome.newPage(viewport);
+      await logs.goto(`${sup.url}/logs?handle=nick.tat`);
+      await waitForText(logs, '#live-state', 'live');
+      await shoot(logs, logsShot);
+      await logs.close();
+      const landing = await chrome.newPage(viewport);
+      await landing.goto(`${sup.url}/p/broken.port/`);
+      await landing.waitForSelector('main.landing [data-testid="log-lines"]');
+      await shoot(landing, landingShot);
+      await landing.close();
     }
     assert.deepEqual(chrome.pageErrors, []);
   }

@@ -20,6 +20,7 @@ test('settings page: credentials, errors next to their controls, busy buttons, m
   const apiBodies = recordApiBodies(page);
   await page.goto(`${sup.url}/p/nick.tat/`);
   await waitForText(page, '#title-handle', 'nick.tat');
+  await page.waitForSelector('body[data-loaded]');
   // loadCredentials has filled the form (typing before that would be overwritten)
   await page.waitForFunction(() => (globalThis as any).document.getElementById('mis_password').placeholder === 'not set', { polling: 50 });
   assert.ok(await isVisible(page, '#credentials-section'));
@@ -94,6 +95,7 @@ test('settings page: credentials, errors next to their controls, busy buttons, m
     const other = await chrome.newPage();
     await other.goto(`${sup.url}/p/store-la/`);
     await waitForText(other, '#title-handle', 'store-la');
+    await other.waitForSelector('body[data-loaded]');
     await other.click('#init-all');
     await waitForText(other, '#session-error', 'save the MIS username and password');
     assert.ok(await isVisible(other, '#session-error'));
@@ -141,7 +143,7 @@ test('settings page: credentials, errors next to their controls, busy buttons, m
     await page.waitForSelector(button);
     const clicked = performance.now();
     await page.click(button);
-    await waitForText(page, '#profiles-ok', 'switched to "store-la"');
+    await waitForText(page, '#profiles-ok', 'now goes to "store-la"');
     assert.equal(await textOf(page, '#profiles-error'), '');
 
     await dashboard.bringToFront();
@@ -155,6 +157,25 @@ test('settings page: credentials, errors next to their controls, busy buttons, m
     assert.ok(await dashboard.$('#workers tr[data-handle="nick.tat"] button[data-action="make-current"]'));
     assert.equal(await dashboard.$('#workers tr[data-handle="store-la"] button[data-action="make-current"]'), null);
     await dashboard.close();
+  });
+
+  await t.test('the words: "this profile", the ★ where /api really goes, its own URLs in hints', async () => {
+    // store-la is current now (above); nick.tat's page, loaded before, sees it when it is looked at again
+    await page.bringToFront();
+    await page.evaluate(() => (globalThis as any).document.dispatchEvent(new (globalThis as any).Event('visibilitychange')));
+    await waitForText(page, '#api-target', 'goes to store-la');
+    assert.equal(await textOf(page, '#current-handle'), 'nick.tat (this page)');
+    assert.match(await textOf(page, '#profiles tr[data-handle="nick.tat"]'), /nick\.tat \(this profile\)/);
+    assert.match(await textOf(page, '#profiles tr[data-handle="store-la"] td'), /^★/);
+    assert.equal(await page.$('#profiles tr[data-handle="store-la"] button[data-action="switch"]'), null, 'no "Make current" for the current one');
+    assert.ok(await page.$('#profiles tr[data-handle="nick.tat"] button[data-action="switch"]'));
+    assert.match(await textOf(page, '#google-hint'), /POST \/p\/nick\.tat\/api\/auth\/google/);
+    assert.match(await textOf(page, '#google-state'), /Not connected yet/, 'never "again" for a profile never connected');
+    assert.equal(await textOf(page, '#google-connect'), 'Connect Google');
+    // the API's own hints name the profile's URLs too
+    const needsCredentials = await sup.post('/p/store-la/api/init-all');
+    assert.equal(needsCredentials.status, 409, needsCredentials.text);
+    assert.match(needsCredentials.body.message, /POST \/p\/store-la\/api\/save-profile-credentials/);
   });
 
   assert.deepEqual(chrome.pageErrors, []);

@@ -1,4 +1,5 @@
 // Helpers for the end-to-end suites (test/e2e): the project's two pages driven in a real Chromium.
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -8,11 +9,16 @@ import { launch, type Browser, type Page } from 'puppeteer-core';
 import net from 'node:net';
 import { makeConfigDir } from './config-dir.ts';
 import { requireIntegration } from './integration.ts';
-import { freePort } from './ports.ts';
+import { freePort, lastPort } from './ports.ts';
 import { startSupervisor, type RunningSupervisor } from './supervisor.ts';
 
 export const PHONE = { width: 390, height: 844 } as const;
 export const DESKTOP = { width: 1280, height: 800 } as const;
+/** Every page is checked at both. */
+export const VIEWPORTS = [
+  { name: 'desktop 1280×800', ...DESKTOP },
+  { name: 'phone 390×844', ...PHONE },
+] as const;
 
 const CHROME_ARGS = [
   '--no-sandbox',
@@ -148,6 +154,24 @@ export async function horizontalOverflow(page: Page): Promise<{ scrollWidth: num
   });
 }
 
+/** The page does not scroll sideways, nothing sticks out of it or of its card, and each of `buttons` is
+ *  on screen, uncovered and clickable (reaching them must not scroll sideways either). */
+export async function assertUsable(page: Page, what: string, buttons: string[] = []): Promise<void> {
+  const overflow = await horizontalOverflow(page);
+  assert.ok(
+    overflow.scrollWidth <= overflow.innerWidth,
+    `${what}: scrolls sideways (scrollWidth ${overflow.scrollWidth} > ${overflow.innerWidth}); sticking out: ${overflow.culprits.join(', ')}`,
+  );
+  assert.deepEqual(overflow.culprits, [], `${what}: nothing sticks out of the page or of its card`);
+  for (const selector of buttons) {
+    assert.deepEqual(await clickabilityProblems(page, selector), [], `${what}: ${selector}`);
+  }
+  const after = await horizontalOverflow(page);
+  assert.equal(await page.evaluate(() => (globalThis as any).scrollX as number), 0, `${what}: scrolled sideways to reach a button`);
+  assert.ok(after.scrollWidth <= after.innerWidth, `${what}: ${after.culprits.join(', ')}`);
+  assert.deepEqual(after.culprits, [], what);
+}
+
 /** For each element matching `selector` (at least one must): scrolled into view, it has a box (a button at
  *  least 24 px tall), lies within the viewport's width, is the topmost element at its centre (nothing covers
  *  it), and is enabled.
@@ -206,15 +230,12 @@ export interface DemoSupervisor {
 }
 
 /** A supervisor with several profiles: `nick.tat` (current, MIS credentials saved, a CSV loaded), `store-la`,
- *  `store-sf`, and `broken.port`, whose pinned port (ports.json) another program holds, so it ends `errored`
+ *  `store-sf`, and `broken.port`, whose pinned port (ports.json) is the last one there is and another program holds it, so it ends `errored`
  *  (MAX_RESTARTS=2). Everything is cleaned up by `t.after`. */
 export async function startDemoSupervisor(t: TestContext): Promise<DemoSupervisor> {
   const config = await makeConfigDir({ profiles: ['nick.tat', 'store-la', 'store-sf', 'broken.port'] });
   t.after(() => config.remove());
-  const heldPort = await freePort();
-  const holder = net.createServer();
-  await new Promise<void>((resolve, reject) => holder.listen(heldPort, '127.0.0.1', resolve).once('error', reject));
-  t.after(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+  const heldPort = await lastPort(t, { hold: true });
   await config.writeJson('ports.json', { 'broken.port': heldPort });
   await config.writeJson('last_profile.json', { last_profile: 'nick.tat' });
   const sup = await startSupervisor({

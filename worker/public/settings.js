@@ -1,53 +1,126 @@
 'use strict';
-// One profile's settings page. Every URL is relative, so the page works under /p/<handle>/ and alone.
+// One profile's settings page. Every URL is relative, so the page works under /p/<handle>/ and alone. What
+// the worker is doing (Chrome starting, the MIS sign-in, a CSV pull, a Google sign-in) comes from its event
+// stream as it happens: the page shows the stage, the time it has run and the most it can take, with Cancel.
 
 const { api, run, el } = window.tat;
 const $ = (id) => document.getElementById(id);
+/** This page's own path (`/p/<handle>/`, or `/` alone): hints name the profile's own URLs. */
+const BASE = location.pathname.replace(/[^/]*$/, '');
 let me = null;
+/** Where the guide's unprefixed /api/… goes (the current profile), as far as this page can tell. */
+let apiTarget = null;
 
 function needsProfile(enabled) {
   for (const id of ['google-section', 'credentials-section', 'session-section']) $(id).hidden = !enabled;
 }
 
+function fileLine(file, missingText) {
+  if (file.state === 'ok') return el('span', { 'data-state': 'ok' }, 'present: ', el('code', {}, file.file));
+  if (file.state === 'missing') return el('span', { 'data-state': 'missing' }, `${missingText}: `, el('code', {}, file.file));
+  return el('span', { 'data-state': 'damaged', class: 'bad' }, 'damaged: ', el('code', {}, file.file));
+}
+
+/** A damaged file: its name, what is wrong, and the fix. */
+function problemBox(title, file) {
+  return el('div', { class: 'problem', role: 'alert', 'data-file': file.file },
+    el('b', {}, title), ' ', el('code', {}, file.file), ` cannot be read: ${file.reason}.`, el('br'), `Fix: ${file.fix}.`);
+}
+
 async function loadProfile() {
   me = await api('GET', 'api/profile/current');
   $('title-handle').textContent = me.handle ?? 'first run';
-  $('current-handle').textContent = me.handle ?? 'none yet: register a profile below';
-  $('current-creds').textContent = me.handle ? (me.has_credentials ? 'present' : 'missing') : '–';
-  $('title-sub').textContent = me.handle ? (me.authenticated ? 'Google connected' : 'Google not connected') : '';
-  $('google-state').textContent = me.authenticated
-    ? 'Connected. Reconnect if Google says the token has expired or was revoked.'
-    : 'Not connected yet: connect to let this profile read its Google Sheets.';
-  $('google-connect').textContent = me.authenticated ? 'Reconnect Google' : 'Connect Google';
+  document.title = `TAT-MIS · ${me.handle ?? 'first run'}`;
+  $('current-handle').textContent = me.handle ? `${me.handle} (this page)` : 'none yet: register a profile below';
   needsProfile(Boolean(me.handle));
+  if (!me.handle) {
+    $('current-creds').textContent = '–';
+    $('current-blaze').textContent = '–';
+    return;
+  }
+  me.files = await api('GET', 'api/profile/files');
+  const { credentials, token, blaze_config: blaze } = me.files;
+  $('current-creds').replaceChildren(fileLine(credentials, 'missing'));
+  $('current-blaze').replaceChildren(fileLine(blaze, 'not saved yet'));
+  $('file-problems').replaceChildren(...[
+    credentials.state === 'damaged' ? problemBox('The Google credentials file', credentials) : null,
+    credentials.state === 'missing' ? el('p', { class: 'problem', role: 'alert' }, `No Google credentials file: ${credentials.fix}.`) : null,
+    token.state === 'damaged' ? problemBox('The token file', token) : null,
+    blaze.state === 'damaged' ? problemBox('The MIS / Blaze settings file', blaze) : null,
+  ].filter(Boolean));
+  $('title-sub').textContent = me.authenticated ? 'Google connected' : 'Google not connected';
+  const connect = $('google-connect');
+  if (credentials.state !== 'ok') {
+    $('google-state').textContent = `Google cannot be connected until the credentials file is in place: ${credentials.fix}.`;
+    connect.textContent = 'Connect Google';
+    connect.disabled = true;
+  } else {
+    if (token.state === 'damaged') $('google-state').textContent = `The token file is damaged (${token.reason}): connect Google again to write a new one.`;
+    else if (me.authenticated) $('google-state').textContent = 'Connected. Reconnect if Google says the token has expired or was revoked.';
+    else $('google-state').textContent = 'Not connected yet: connect to let this profile read its Google Sheets.';
+    connect.textContent = token.state === 'damaged' ? 'Connect Google again' : me.authenticated ? 'Reconnect Google' : 'Connect Google';
+    connect.disabled = connectingGoogle();
+  }
+  $('google-hint').replaceChildren("Opens Google's sign-in in a new tab; this page follows it and says when the account is connected. From a script: ", el('code', {}, `POST ${BASE}api/auth/google`), '.');
+}
+
+/** Where the guide's /api/… goes: the person's own current profile with sign-in, the supervisor's current
+ *  profile without, this profile when the worker runs alone. */
+async function loadApiTarget() {
+  const root = BASE.replace(/p\/[^/]+\/$/, '');
+  const who = await api('GET', `${root}auth/me`).catch(() => null);
+  if (who && who.auth !== 'none') apiTarget = who.current;
+  else {
+    const sup = await api('GET', `${root}supervisor/api/workers`).catch(() => null);
+    apiTarget = sup ? sup.current : me?.handle ?? null;
+  }
+  $('api-target').replaceChildren(
+    !me?.handle ? 'the setup page (first run)'
+      : apiTarget === me.handle ? el('span', { class: 'current', 'data-testid': 'api-here' }, '★ goes to this profile')
+        : apiTarget ? el('span', { 'data-testid': 'api-elsewhere' }, 'goes to ', el('a', { href: `${root}p/${apiTarget}/` }, apiTarget), ` (use "Make current" to point it here; this profile's own API is `, el('code', {}, `${BASE}api/…`), ')')
+          : 'goes to no profile yet');
 }
 
 async function loadProfiles() {
   const { profiles } = await api('GET', 'api/profiles');
   const errorEl = $('profiles-error');
+  const okEl = $('profiles-ok');
+  const after = async (message) => {
+    await Promise.all([loadProfiles(), loadApiTarget()]);
+    return message;
+  };
   $('profiles').querySelector('tbody').replaceChildren(
-    ...profiles.map((p) =>
-      el('tr', { 'data-handle': p.handle },
-        el('td', {}, p.is_active ? el('b', {}, `${p.handle} (this page)`) : el('a', { href: `../${p.handle}/` }, p.handle)),
-        el('td', {}, !p.registered ? 'credentials only' : p.authenticated ? 'connected' : 'not connected'),
-        el('td', { class: 'actions' },
-          p.registered && !p.is_active
-            ? [
-                el('button', { type: 'button', 'data-action': 'switch', onclick: (e) => run(e.currentTarget, errorEl, async () => {
-                  if (!(await switchClosesChromeConfirmed(p.handle))) return;
-                  const r = await api('POST', 'api/profile/switch', { handle: p.handle });
-                  return r.message;
-                }, $('profiles-ok')) }, 'Make current'),
-                ' ',
-                el('button', { type: 'button', class: 'danger', 'data-action': 'delete', onclick: (e) => run(e.currentTarget, errorEl, async () => {
-                  if (!confirm(`Delete the profile "${p.handle}"? Its token is removed; credentials and MIS settings are kept.`)) return;
-                  const r = await api('POST', 'api/profile/delete', { handle: p.handle });
-                  await loadProfiles();
-                  return r.message;
-                }, $('profiles-ok')) }, 'Delete'),
-              ]
-            : null),
-      )),
+    ...profiles.map((p) => {
+      const current = p.handle === apiTarget;
+      const actions = [];
+      if (!p.registered) {
+        actions.push(el('button', { type: 'button', 'data-action': 'register', onclick: (e) => run(e.currentTarget, errorEl, async () => {
+          const r = await api('POST', 'api/profile/register', { handle: p.handle });
+          return after(r.message);
+        }, okEl) }, 'Register'));
+      } else {
+        if (!p.is_active) actions.push(el('a', { href: `../${p.handle}/`, 'data-action': 'open' }, 'Open'));
+        if (!current) {
+          actions.push(el('button', { type: 'button', 'data-action': 'switch', title: `Make the guide's /api/… go to ${p.handle}`, onclick: (e) => run(e.currentTarget, errorEl, async () => {
+            if (!(await switchClosesChromeConfirmed(p.handle))) return;
+            const r = await api('POST', 'api/profile/switch', { handle: p.handle });
+            return after(r.message);
+          }, okEl) }, 'Make current'));
+        }
+        if (!p.is_active) {
+          actions.push(el('button', { type: 'button', class: 'danger', 'data-action': 'delete', onclick: (e) => run(e.currentTarget, errorEl, async () => {
+            if (!confirm(`Delete the profile "${p.handle}"? Its token is removed; credentials and MIS settings are kept.`)) return;
+            const r = await api('POST', 'api/profile/delete', { handle: p.handle });
+            return after(r.message);
+          }, okEl) }, 'Delete'));
+        }
+      }
+      return el('tr', { 'data-handle': p.handle, 'data-current': current ? 'true' : null },
+        el('td', {}, current ? el('span', { class: 'current', title: "the guide's /api/… goes here" }, '★ ') : null,
+          p.is_active ? el('b', {}, `${p.handle} (this profile)`) : p.handle),
+        el('td', {}, !p.registered ? 'credentials only: not registered yet' : p.authenticated ? 'connected' : 'not connected'),
+        el('td', { class: 'actions' }, actions));
+    }),
   );
 }
 
@@ -83,19 +156,51 @@ async function loadCredentials() {
     $(field).value = '';
     $(field).placeholder = c[`${field}_set`] ? 'saved' : 'not set';
   }
+  $('mis_url').placeholder = c.effective_mis_url ?? '';
+  $('mis_url-in-use').textContent = c.effective_mis_url ? `In use: ${c.effective_mis_url}${c.mis_url ? '' : " (the server's MIS_URL)"}` : 'No MIS URL: set one here or MIS_URL on the server.';
+  $('blaze_api_url-in-use').textContent = c.effective_blaze_api_url ? `In use: ${c.effective_blaze_api_url}${c.blaze_api_url ? '' : " (the server's default)"}` : '';
   if (!$('sheet-url').value && c.google_sheet_url) $('sheet-url').value = c.google_sheet_url;
+  // A damaged file reads as empty: saving the form would replace it. Only a replacement on purpose does.
+  const damaged = c.file?.state === 'damaged';
+  $('credentials-fields').disabled = damaged;
+  $('blaze-problem').replaceChildren(...[
+    damaged
+      ? el('div', { class: 'problem', role: 'alert', 'data-file': c.file.file },
+          el('b', {}, 'These settings cannot be read: '), el('code', {}, c.file.file), ` is damaged (${c.file.reason}). The form stays locked so that saving cannot overwrite it.`, el('br'),
+          `Fix: ${c.file.fix}.`, el('br'),
+          el('button', { type: 'button', class: 'danger', id: 'blaze-replace', onclick: (e) => run(e.currentTarget, $('credentials-error'), async () => {
+            if (!confirm('Replace the damaged settings file with an empty one? The damaged file is kept next to it.')) return;
+            const r = await api('POST', 'api/blaze-config/replace-damaged');
+            await Promise.all([loadProfile(), loadCredentials()]);
+            return r.message;
+          }, $('credentials-ok')) }, 'Replace the damaged file'))
+      : null,
+  ].filter(Boolean));
+}
+
+function describeBrowser(s) {
+  if (!s || s.state === 'not started') return s?.last_crash ? `stopped: Chrome crashed at ${new Date(s.last_crash).toLocaleTimeString()}; it starts again with the next action` : 'not started';
+  if (s.state === 'starting') return 'starting Chrome…';
+  if (s.state === 'closing') return 'closing Chrome…';
+  const base = `running (pid ${s.instance?.pid ?? '?'})`;
+  if (!s.mis) return `${base}, not signed into the MIS`;
+  if (s.mis.state === 'signing-in') return `${base}, signing into the MIS at ${s.mis.url}…`;
+  if (s.mis.state === 'logged-in') return `${base}, logged into the MIS at ${s.mis.url}`;
+  return `${base}, not signed into the MIS: the last sign-in failed (${s.mis.error})`;
+}
+
+function showBrowser(status) {
+  $('browser-state').textContent = describeBrowser(status);
+  $('browser-state').dataset.state = status?.state ?? 'not started';
 }
 
 async function loadSession() {
   if (!me?.handle) return;
   const [status, health] = await Promise.all([api('GET', 'api/browser-status'), api('GET', 'healthz')]);
   showRestore(health.restore);
-  $('browser-state').textContent = status.ready
-    ? `running (pid ${status.instance?.pid ?? '?'})${status.mis_logged_in ? ', logged into the MIS' : ''}${status.automation ? `, busy: ${status.automation}` : ''}`
-    : status.last_crash ? `stopped (Chrome crashed at ${status.last_crash})` : 'not started';
+  showBrowser(status);
   try {
-    const csv = await api('GET', 'api/mis/csv');
-    showCsv(csv);
+    showCsv(await api('GET', 'api/mis/csv'));
   } catch (error) {
     if (error.status !== 404) throw error;
   }
@@ -105,14 +210,17 @@ async function loadSession() {
   } catch (error) {
     if (error.status !== 404) throw error;
   }
+  for (const id of ['init-all', 'pull-csv', 'browser-close', 'upload-button', 'sheet-load']) $(id).disabled = false;
 }
 
 function showCsv(csv) {
   $('csv-state').textContent = `${csv.file}: ${csv.row_count} rows, ${csv.columns.length} columns`;
   $('csv-preview').replaceChildren(
-    el('table', { class: 'csv' },
-      el('thead', {}, el('tr', {}, csv.columns.map((c) => el('th', {}, c)))),
-      el('tbody', {}, csv.first_rows.map((r) => el('tr', {}, r.map((v) => el('td', {}, v)))))),
+    el('h3', {}, `Preview: the first ${Math.min(csv.first_rows.length, csv.row_count)} of ${csv.row_count} rows of ${csv.file}`),
+    el('div', { class: 'scroll-x' },
+      el('table', { class: 'csv' },
+        el('thead', {}, el('tr', {}, csv.columns.map((c) => el('th', {}, c)))),
+        el('tbody', {}, csv.first_rows.map((r) => el('tr', {}, r.map((v) => el('td', {}, v))))))),
   );
 }
 
@@ -120,24 +228,71 @@ function showSheet(sheet) {
   $('sheet-state').textContent = `${sheet.title || sheet.spreadsheet_id}: ${sheet.tabs.map((t) => t.title).join(', ')}`;
 }
 
-/** A long action: elapsed seconds shown while it runs; the button cannot be pressed twice. */
-function longAction(button, label, task) {
-  const progress = $('session-progress');
-  const started = Date.now();
-  const tick = setInterval(() => {
-    progress.textContent = `${label}… ${Math.round((Date.now() - started) / 1000)} s`;
-  }, 250);
-  progress.textContent = `${label}…`;
+// ——— work under way, as the worker reports it ———
+
+/** Running (and just ended) work by id; the server's clock minus ours, from the events' `at`. */
+const works = new Map();
+let clockSkew = 0;
+
+function seconds(ms) {
+  return ms < 90_000 ? `${Math.max(0, Math.round(ms / 1000))} s` : `${Math.round(ms / 60_000)} min`;
+}
+
+function renderWork() {
+  const now = Date.now() + clockSkew;
+  for (const list of document.querySelectorAll('.work-list')) {
+    const names = list.dataset.for.split(' ');
+    list.replaceChildren(
+      ...[...works.values()].filter((w) => names.includes(w.name) && w.state === 'running').map((w) =>
+        el('div', { class: 'work', 'data-work': w.name, 'data-stage': w.stage, role: 'status' },
+          el('b', {}, w.title), ': ',
+          el('span', { class: 'stage', 'data-testid': 'stage' }, `${w.stage}${w.attempt ? ` (attempt ${w.attempt.n} of ${w.attempt.of})` : ''}`),
+          el('span', { class: 'elapsed' }, ` · ${seconds(now - w.started_at)} so far, at most ${seconds(w.limit_ms)}`),
+          w.cancellable ? el('button', { type: 'button', class: 'cancel', 'data-action': 'cancel', onclick: (e) => run(e.currentTarget, list.parentElement.querySelector('.error'), async () => {
+            await api('POST', 'api/work/cancel', { id: w.id });
+          }) }, 'Cancel') : null)));
+  }
+}
+
+function onWork(view) {
+  works.set(view.id, view);
+  if (view.state !== 'running') {
+    works.delete(view.id);
+    if (view.name === 'google-connect') onGoogleEnded(view);
+  }
+  $('google-connect').disabled = connectingGoogle() || me?.files?.credentials.state !== 'ok';
+  renderWork();
+}
+
+function connectingGoogle() {
+  return [...works.values()].some((w) => w.name === 'google-connect' && w.state === 'running');
+}
+
+function onGoogleEnded(view) {
+  if (view.state === 'done') $('google-ok').textContent = view.message;
+  else $('google-error').textContent = view.message;
+  loadProfile().catch(() => {});
+}
+
+setInterval(() => {
+  if (works.size > 0) renderWork();
+}, 500);
+
+/** A long action: its stage comes from the worker (above); here only its answer. */
+function longAction(button, task) {
   return run(button, $('session-error'), async () => {
     try {
       return await task();
     } finally {
-      clearInterval(tick);
-      progress.textContent = '';
       await loadSession().catch(() => {});
     }
   }, $('session-ok'));
 }
+
+$('register-handle').addEventListener('input', () => {
+  const handle = $('register-handle').value.trim().toLowerCase();
+  $('register-expected').textContent = `config/google_creds/credentials_${handle || '<handle>'}.json`;
+});
 
 $('register-form').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -146,8 +301,8 @@ $('register-form').addEventListener('submit', (event) => {
     try {
       const r = await api('POST', 'api/profile/register', { handle });
       $('register-handle').value = '';
-      await loadProfiles();
-      return `Registered "${r.handle}". Its page: ${r.url}`;
+      await Promise.all([loadProfiles(), loadApiTarget()]);
+      return r.message;
     } catch (error) {
       if (error.code === 'credentials_not_found' && error.data?.expected_path) {
         throw new Error(`${error.message}\nPut the file at: config/${error.data.expected_path}`);
@@ -159,10 +314,11 @@ $('register-form').addEventListener('submit', (event) => {
 
 $('google-connect').addEventListener('click', (event) =>
   run(event.currentTarget, $('google-error'), async () => {
+    $('google-ok').textContent = '';
     const { auth_url } = await api('POST', 'api/auth/google');
     window.open(auth_url, '_blank', 'noopener');
-    return 'Google sign-in opened in a new tab. This page updates when it is done.';
-  }, $('google-ok')));
+    return undefined;
+  }));
 
 $('credentials-form').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -171,20 +327,21 @@ $('credentials-form').addEventListener('submit', (event) => {
   for (const field of ['mis_password', 'blaze_password']) if ($(field).value) body[field] = $(field).value;
   run($('credentials-save'), $('credentials-error'), async () => {
     await api('POST', 'api/save-profile-credentials', body);
-    await loadCredentials();
+    await Promise.all([loadCredentials(), loadProfile()]);
     return 'Saved.';
   }, $('credentials-ok'));
 });
 
-$('init-all').addEventListener('click', (e) => longAction(e.currentTarget, 'Starting Chrome and logging into the MIS', async () => {
+$('init-all').addEventListener('click', (e) => longAction(e.currentTarget, async () => {
   const r = await api('POST', 'api/init-all');
   return r.mis_login === 'already_logged_in' ? 'Browser ready; the MIS session was still logged in.' : 'Browser ready and logged into the MIS.';
 }));
-$('pull-csv').addEventListener('click', (e) => longAction(e.currentTarget, 'Pulling the MIS CSV', async () => {
+$('pull-csv').addEventListener('click', (e) => longAction(e.currentTarget, async () => {
   const r = await api('POST', 'api/mis/pull-csv');
+  showCsv(r);
   return `Loaded ${r.file} (${r.row_count} rows).`;
 }));
-$('browser-close').addEventListener('click', (e) => longAction(e.currentTarget, 'Closing the browser', async () => {
+$('browser-close').addEventListener('click', (e) => longAction(e.currentTarget, async () => {
   await api('POST', 'api/browser/close');
   return 'Browser closed.';
 }));
@@ -212,32 +369,55 @@ $('sheet-form').addEventListener('submit', (event) => {
 async function refreshAll() {
   try {
     await loadProfile();
+    await loadApiTarget();
     await Promise.all([loadProfiles(), loadCredentials(), loadSession()]);
+    $('page-error').textContent = '';
   } catch (error) {
-    $('profiles-error').textContent = error.message;
+    $('page-error').textContent = `This page could not load everything: ${error.message}`;
+  } finally {
+    document.body.dataset.loaded = 'true'; // the forms and buttons are usable from here on
   }
 }
 
 refreshAll();
+// Where /api goes can change from another tab or person: look again whenever the page is looked at again.
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) return;
+  loadApiTarget().then(loadProfiles).catch(() => {});
+});
 // Under the supervisor with sign-in: who is signed in (the page is two levels below the site's root).
-window.tat.userMenu($('user-menu'), '../../');
-// The worker says what happens as it happens (the restore after a restart, Chrome started or gone).
+window.tat.userMenu($('user-menu'), BASE.replace(/p\/[^/]+\/$/, ''));
+// The worker says what happens as it happens (Chrome starting or gone, work and its stages, the restore
+// after a restart, a Google account connected).
 const events = new EventSource('api/events');
 let reload = null;
-events.addEventListener('restore', (e) => showRestore(JSON.parse(e.data)));
+const stamp = (e) => {
+  const data = JSON.parse(e.data);
+  clockSkew = data.at - Date.now();
+  return data;
+};
+events.addEventListener('restore', (e) => showRestore(stamp(e)));
+events.addEventListener('browser', (e) => showBrowser(stamp(e)));
+events.addEventListener('work', (e) => onWork(stamp(e)));
+events.addEventListener('google', () => loadProfile().then(() => {
+  $('google-ok').textContent = 'Google account connected.';
+}).catch(() => {}));
 // `status` comes first on every connection; after the first (the page has just loaded everything), it means
 // the worker restarted: load its state again.
 let connections = 0;
-events.addEventListener('status', () => {
-  if (connections++ > 0) loadSession().catch(() => {});
+events.addEventListener('status', (e) => {
+  const status = stamp(e);
+  works.clear();
+  for (const view of status.work) works.set(view.id, view);
+  renderWork();
+  if (status.browser) showBrowser(status.browser);
+  $('page-error').textContent = '';
+  if (connections++ > 0) refreshAll();
 });
-for (const type of ['browser', 'automation', 'restore']) {
-  events.addEventListener(type, () => {
-    clearTimeout(reload);
-    reload = setTimeout(() => loadSession().catch(() => {}), 200);
-  });
-}
-// The Google tab finishes elsewhere: notice the new connection when this tab is looked at again.
-document.addEventListener('visibilitychange', () => {
-  if (!document.hidden) loadProfile().catch(() => {});
+events.addEventListener('automation', () => {
+  clearTimeout(reload);
+  reload = setTimeout(() => loadSession().catch(() => {}), 200);
+});
+events.addEventListener('error', () => {
+  if (events.readyState !== EventSource.OPEN) $('page-error').textContent = "This profile's worker cannot be reached right now (it may be restarting); the page catches up when it is back.";
 });
