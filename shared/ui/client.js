@@ -103,5 +103,15 @@ window.tat = (() => {
     return me;
   }
 
-  return { api, run, el, duration, bytes, userMenu };
+  /** Puts `nodes` in `parent`, keeping every child that did not change: a button is not replaced under a
+   *  person's click, nor a focused control under their typing. */
+  function patch(parent, nodes) {
+    const shown = [...parent.children];
+    if (shown.length !== nodes.length) return parent.replaceChildren(...nodes);
+    nodes.forEach((node, i) => {
+      if (shown[i].outerHTML !== node.outerHTML) shown[i].replaceWith(node);
+    });
+  }
+
+  return { api, run, el, duration, bytes, userMenu, patch };
 })();

@@ -26,7 +26,7 @@ function stateLabel(w) {
   return w.state;
 }
 
-// Per row, kept across re-renders (rows are rebuilt at every change): the action running (the row's
+// Per row, kept across re-renders (a row is rebuilt when it changes): the action running (the row's
 // buttons stay disabled, the running one aria-busy) and the last error (shown until the row's next action).
 const rowUi = new Map();
 function uiOf(name) {
@@ -65,7 +65,11 @@ function stageNote(w) {
   const now = Date.now() + clockSkew;
   return el('p', { class: 'work', 'data-testid': 'stage', 'data-stage': w.stage.text },
     el('span', { class: 'stage' }, w.stage.text),
-    el('span', { class: 'elapsed' }, ` · ${seconds(now - w.stage.started_at)} so far, at most ${seconds(w.stage.limit_ms)}`));
+    el('span', { class: 'elapsed', 'data-since': w.stage.started_at, 'data-limit': w.stage.limit_ms }, elapsedText(w.stage.started_at, w.stage.limit_ms, now)));
+}
+
+function elapsedText(since, limit, now) {
+  return ` · ${seconds(now - since)} so far, at most ${seconds(limit)}`;
 }
 
 function row(w) {
@@ -108,13 +112,13 @@ function row(w) {
         el('a', { href: `/p/${handle}/`, 'data-action': 'settings' }, 'Settings'),
       ]
     : [];
-  return el('tr', { 'data-handle': name, 'data-state': state },
+  return el('tr', { 'data-handle': name, 'data-state': state, 'data-browser-open': w.browser_open ? 'true' : null },
     el('td', { 'data-label': 'Profile' },
       el('span', { class: isCurrent(w) ? 'current' : '' }, isCurrent(w) ? '★ ' : '', handle ? el('a', { href: `/p/${handle}/` }, name) : name),
       stageNote(w), pendingNote(w), restoreNote(w), portNote(w)),
     el('td', { 'data-label': 'State' }, el('span', { class: `badge state-${state}`, 'data-testid': 'state' }, state)),
     el('td', { 'data-label': 'PID' }, w.pid ?? ''),
-    el('td', { 'data-label': 'Up' }, duration(w.started_at ? Date.now() + clockSkew - Date.parse(w.started_at) : null)),
+    el('td', { 'data-label': 'Up', 'data-since': w.started_at ? Date.parse(w.started_at) : null }, duration(w.started_at ? Date.now() + clockSkew - Date.parse(w.started_at) : null)),
     el('td', { 'data-label': 'Restarts' }, String(w.restarts)),
     el('td', { 'data-label': 'Memory' }, bytes(w.rss_bytes)),
     // Only while its process runs: otherwise the port may belong to another program.
@@ -188,7 +192,7 @@ let lastData = null;
 let clockSkew = 0;
 function render() {
   if (!lastData) return;
-  tbody.replaceChildren(...lastData.workers.flatMap((w) => [row(w), problemRow(w)]).filter(Boolean));
+  window.tat.patch(tbody, lastData.workers.flatMap((w) => [row(w), problemRow(w)]).filter(Boolean));
 }
 
 /** A new list of workers (from the event stream, or fetched after an action). */
@@ -281,8 +285,10 @@ events.addEventListener('error', () => {
   // Is it the supervisor, or only the stream? A request tells (and a sign-in that ended leads to /login).
   void refresh();
 });
-// Uptimes and the elapsed times of stages under way move on between events.
-let ticks = 0;
+// Uptimes and the elapsed times of stages under way move on between events: only those texts change, so
+// that a button is never replaced under a person's click.
 setInterval(() => {
-  if (lastData?.workers.some((w) => w.stage) || ticks++ % 2 === 0) render();
+  const now = Date.now() + clockSkew;
+  for (const cell of tbody.querySelectorAll('td[data-label="Up"][data-since]')) cell.textContent = duration(now - Number(cell.dataset.since));
+  for (const span of tbody.querySelectorAll('.elapsed[data-since]')) span.textContent = elapsedText(Number(span.dataset.since), Number(span.dataset.limit), now);
 }, 500);

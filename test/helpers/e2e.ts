@@ -114,13 +114,16 @@ export async function waitForText(page: Page, selector: string, needle: string, 
 
 /** True when the element is rendered (not hidden, not display:none, has a box). */
 export function isVisible(page: Page, selector: string): Promise<boolean> {
+  // One evaluation: a page that rebuilds a row between a query and a second round trip would leave a
+  // detached node, which has no box.
   return page
-    .$eval(selector, (node) => {
-      const n = node as any;
+    .evaluate((sel: string) => {
+      const n = (globalThis as any).document.querySelector(sel);
+      if (!n) return false;
       const box = n.getBoundingClientRect();
       const style = (globalThis as any).getComputedStyle(n);
       return !n.closest('[hidden]') && style.visibility !== 'hidden' && style.display !== 'none' && box.width > 0 && box.height > 0;
-    })
+    }, selector)
     .catch(() => false);
 }
 

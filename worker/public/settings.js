@@ -89,8 +89,8 @@ async function loadProfiles() {
     await Promise.all([loadProfiles(), loadApiTarget()]);
     return message;
   };
-  $('profiles').querySelector('tbody').replaceChildren(
-    ...profiles.map((p) => {
+  window.tat.patch($('profiles').querySelector('tbody'),
+    profiles.map((p) => {
       const current = p.handle === apiTarget;
       const actions = [];
       if (!p.registered) {
