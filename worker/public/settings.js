@@ -238,20 +238,39 @@ function seconds(ms) {
   return ms < 90_000 ? `${Math.max(0, Math.round(ms / 1000))} s` : `${Math.round(ms / 60_000)} min`;
 }
 
+/** One element per piece of work, kept while it runs: its stage and time are updated in place, so that its
+ *  Cancel button is never replaced under a click. */
+const workNodes = new Map();
+
+function workNode(w, list, now) {
+  let entry = workNodes.get(w.id);
+  if (!entry) {
+    const stage = el('span', { class: 'stage', 'data-testid': 'stage' });
+    const elapsed = el('span', { class: 'elapsed' });
+    const cancel = w.cancellable
+      ? el('button', { type: 'button', class: 'cancel', 'data-action': 'cancel', onclick: (e) => run(e.currentTarget, list.parentElement.querySelector('.error'), async () => {
+          await api('POST', 'api/work/cancel', { id: w.id });
+        }) }, 'Cancel')
+      : null;
+    entry = { node: el('div', { class: 'work', 'data-work': w.name, role: 'status' }, el('b', {}, w.title), ': ', stage, elapsed, cancel), stage, elapsed };
+    workNodes.set(w.id, entry);
+  }
+  const stageText = `${w.stage}${w.attempt ? ` (attempt ${w.attempt.n} of ${w.attempt.of})` : ''}`;
+  if (entry.stage.textContent !== stageText) entry.stage.textContent = stageText;
+  entry.node.dataset.stage = w.stage;
+  entry.elapsed.textContent = ` · ${seconds(now - w.started_at)} so far, at most ${seconds(w.limit_ms)}`;
+  return entry.node;
+}
+
 function renderWork() {
   const now = Date.now() + clockSkew;
   for (const list of document.querySelectorAll('.work-list')) {
     const names = list.dataset.for.split(' ');
-    list.replaceChildren(
-      ...[...works.values()].filter((w) => names.includes(w.name) && w.state === 'running').map((w) =>
-        el('div', { class: 'work', 'data-work': w.name, 'data-stage': w.stage, role: 'status' },
-          el('b', {}, w.title), ': ',
-          el('span', { class: 'stage', 'data-testid': 'stage' }, `${w.stage}${w.attempt ? ` (attempt ${w.attempt.n} of ${w.attempt.of})` : ''}`),
-          el('span', { class: 'elapsed' }, ` · ${seconds(now - w.started_at)} so far, at most ${seconds(w.limit_ms)}`),
-          w.cancellable ? el('button', { type: 'button', class: 'cancel', 'data-action': 'cancel', onclick: (e) => run(e.currentTarget, list.parentElement.querySelector('.error'), async () => {
-            await api('POST', 'api/work/cancel', { id: w.id });
-          }) }, 'Cancel') : null)));
+    const nodes = [...works.values()].filter((w) => names.includes(w.name) && w.state === 'running').map((w) => workNode(w, list, now));
+    const shown = [...list.children];
+    if (shown.length !== nodes.length || shown.some((n, i) => n !== nodes[i])) list.replaceChildren(...nodes);
   }
+  for (const id of workNodes.keys()) if (!works.has(id)) workNodes.delete(id);
 }
 
 function onWork(view) {
