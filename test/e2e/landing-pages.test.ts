@@ -2,7 +2,7 @@
 // the same URLs still answer JSON to programs: a profile not set up, one not registered (Register starts
 // it and lands on its page), a stopped worker (Start), a worker that keeps crashing (last exit, readable
 // lines, Restart, its logs), and Google unreachable on the OAuth callback (what failed, what to check,
-// Try again, which then connects).
+// Try again, which then connects), and the profile page following Connect Google in the other tab.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -186,6 +186,44 @@ test('the pages a person lands on, and JSON for programs', async (t) => {
       await config.writeJson('tokens/token_g.json', { placeholder: true, handle: 'g' });
     });
   }
+
+  await t.test('Connect Google waits for the person, and a cancel makes its link stop working', async () => {
+    const start = await sup.post('/p/g/api/auth/google');
+    assert.equal(start.status, 200, start.text);
+    const work = (await sup.get('/p/g/api/work')).body.work.find((w: { name: string }) => w.name === 'google-connect');
+    assert.equal(work.stage, 'waiting for you to allow access in the Google tab');
+    assert.equal(work.limit_ms, 600_000);
+    const cancelled = await sup.post('/p/g/api/work/cancel', { name: 'google-connect' });
+    assert.equal(cancelled.status, 200, cancelled.text);
+    assert.deepEqual((await sup.get('/p/g/api/work')).body.work, []);
+    const consent = await fetch(start.body.auth_url, { redirect: 'manual' });
+    const callback = new URL(consent.headers.get('location')!);
+    const late = await sup.get(`${callback.pathname}${callback.search}`);
+    assert.equal(late.status, 400, late.text);
+    assert.equal(late.body.error, 'invalid_state');
+  });
+
+  await t.test('the profile page follows Connect Google in the other tab, also when Google cannot be reached', async () => {
+    await network.down();
+    const page = await chrome.newPage();
+    await page.goto(`${sup.url}/p/g/`);
+    await page.waitForSelector('body[data-loaded]');
+    const opened = chrome.browser.waitForTarget((target) => target.url().startsWith(`http://localhost:${sup.port}/p/g/api/auth/google/callback`), { timeout: 10_000 });
+    await page.click('#google-connect');
+    const work = '[data-work="google-connect"]';
+    // (the fake Google allows at once: "waiting for you to allow access" lasts no time here)
+    const tab = (await (await opened).page())!;
+    await tab.waitForSelector('main.landing section.card[data-code="google_unreachable"]');
+    await waitForText(page, work, 'Google could not be reached: try again from the Google tab');
+    assert.ok(await page.$(`${work} button[data-action="cancel"]`), 'it can be cancelled');
+    await network.up();
+    await Promise.all([tab.waitForNavigation(), tab.click('main.landing a.button.primary')]);
+    await waitForText(page, '#google-ok', 'connected');
+    assert.equal(await page.$(work), null, 'the work line is gone');
+    assert.equal(await textOf(page, '#google-connect'), 'Reconnect Google');
+    await tab.close();
+    await page.close();
+  });
 
   assert.deepEqual(chrome.pageErrors, []);
 });
