@@ -40,6 +40,11 @@ export class PortRegistry {
   /** False when ports.json was corrupt: it is kept for a person to look at, and ports live in memory only. */
   #persist = true;
 
+  /** Whether the ports reach ports.json (false while it is corrupt: they hold in memory only). */
+  get savesToFile(): boolean {
+    return this.#persist;
+  }
+
   private constructor(file: string, base: number, reserved: number[], log: Logger, options: PortRegistryOptions) {
     this.#file = file;
     this.#base = base;

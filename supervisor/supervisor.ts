@@ -267,7 +267,10 @@ export class Supervisor {
       onChange: () => this.#changed(),
       // A profile's port taken by another program: the next free one, saved in ports.json, which the next
       // pass reads back (the setup worker's port 0 never conflicts).
-      ...(spec.role === 'profile' ? { movePort: (name: string, taken: number) => this.#o.ports.move(name, taken) } : {}),
+      ...(spec.role === 'profile' ? { movePort: async (name: string, taken: number) => {
+            const port = await this.#o.ports.move(name, taken);
+            return port === null ? null : { port, saved: this.#o.ports.savesToFile };
+          } } : {}),
     });
     return worker;
   }

@@ -48,7 +48,8 @@ export interface WorkerStatus {
   /** Bringing the profile's work back after a start: under way, done, and what could not come back. */
   restore: { state: 'restoring' | 'done'; failed: string[] } | null;
   /** Its port was taken by another program, so it was moved (the latest move since the supervisor started). */
-  port_moved: { from: number; to: number; at: string } | null;
+  /** `saved`: in ports.json (false while that file is corrupt: the port holds until the supervisor restarts). */
+  port_moved: { from: number; to: number; at: string; saved: boolean } | null;
   /** What a start, stop or backoff is doing now, since when (ms since the epoch), and the most it takes. */
   stage: { text: string; started_at: number; limit_ms: number } | null;
 }
@@ -77,7 +78,7 @@ export interface LifecycleOptions {
   onEvent?(event: WorkerEvent): void;
   /** Its port is taken by another program (`port_conflict` during a start): the port it should use instead,
    *  already saved where ports are kept, or `null` when there is none. Without it, a taken port is a crash. */
-  movePort?(name: string, taken: number): Promise<number | null>;
+  movePort?(name: string, taken: number): Promise<{ port: number; saved: boolean } | null>;
 }
 
 /** Port moves in a row without becoming ready before a taken port counts as a crash again (a port that looks
@@ -424,13 +425,14 @@ export class WorkerLifecycle {
     }
     this.#portMoves += 1;
     const handle = handleOf(this.#spec);
-    let to: number | null = null;
+    let moved: { port: number; saved: boolean } | null = null;
     try {
-      to = await this.#o.movePort!(this.name, taken);
+      moved = await this.#o.movePort!(this.name, taken);
     } catch (error) {
       this.#o.log.error({ err: error, handle, port: taken }, 'cannot move the worker to another port');
     }
-    if (to === null || to === taken) {
+    const to = moved?.port ?? null;
+    if (moved === null || to === taken) {
       this.#problem = {
         code: 'port_conflict',
         port: taken,
@@ -440,9 +442,10 @@ export class WorkerLifecycle {
       this.#crashed(proc, exit);
       return;
     }
-    this.#spec = { ...this.#spec, port: to };
-    this.#portMoved = { from: taken, to, at: new Date().toISOString() };
-    this.#o.log.warn({ handle, from: taken, to }, `port ${taken} is taken by another program; the worker now uses port ${to} (saved in ports.json)`);
+    this.#spec = { ...this.#spec, port: moved.port };
+    this.#portMoved = { from: taken, to: moved.port, at: new Date().toISOString(), saved: moved.saved };
+    const where = moved.saved ? 'saved in ports.json' : 'until the supervisor restarts: ports.json is corrupt';
+    this.#o.log.warn({ handle, from: taken, to: moved.port }, `port ${taken} is taken by another program; the worker now uses port ${moved.port} (${where})`);
     if (this.#goal !== 'running') {
       this.#settle(); // a stop came meanwhile: it goes next
       return;

@@ -158,8 +158,9 @@ function restoreNote(w) {
 /** Its saved port was taken by another program, so it moved to another one. */
 function portNote(w) {
   if (!w.port_moved) return null;
-  const { from, to } = w.port_moved;
-  return el('p', { class: 'hint', 'data-testid': 'port-moved' }, `Port ${from} was taken by another program; it now uses ${to} (saved in ports.json).`);
+  const { from, to, saved } = w.port_moved;
+  const where = saved ? 'saved in ports.json' : 'until the supervisor restarts: ports.json is damaged, fix it to keep it';
+  return el('p', { class: 'hint', 'data-testid': 'port-moved' }, `Port ${from} was taken by another program; it now uses ${to} (${where}).`);
 }
 
 /** The last lines of an errored worker, made readable: time, level, message, repeats counted. */

@@ -18,7 +18,7 @@ export interface WorkerInfo {
   held_requests: number;
   in_flight: number;
   is_current: boolean;
-  port_moved: { from: number; to: number; at: string } | null;
+  port_moved: { from: number; to: number; at: string; saved: boolean } | null;
   stage: { text: string; started_at: number; limit_ms: number } | null;
 }
 

@@ -227,7 +227,7 @@ test('another program takes a worker\'s port while it is down: that worker moves
 
   const moved = await sup.waitForState('b', 'ready', 15_000, (w) => w.port_moved !== null);
   assert.notEqual(moved.port, b.port);
-  assert.deepEqual({ from: moved.port_moved!.from, to: moved.port_moved!.to }, { from: b.port, to: moved.port });
+  assert.deepEqual({ from: moved.port_moved!.from, to: moved.port_moved!.to, saved: moved.port_moved!.saved }, { from: b.port, to: moved.port, saved: true });
   assert.equal(moved.restarts, 1, 'the kill counts; the taken port does not');
   assert.equal(moved.direct_url, `http://127.0.0.1:${moved.port}/`);
   assert.equal((await api.get('/p/b/healthz')).status, 200);

@@ -113,6 +113,7 @@ test('move: with a corrupt ports.json the move holds in memory and the file is l
     assert.equal(await registry.move('a', 7001), 7002);
     assert.equal((await registry.portsFor(['a'])).get('a'), 7002);
     assert.equal(await fs.readFile(file, 'utf8'), '{ not json');
+    assert.equal(registry.savesToFile, false, 'so the dashboard does not say "saved in ports.json"');
   } finally {
     await config.remove();
   }
@@ -120,7 +121,11 @@ test('move: with a corrupt ports.json the move holds in memory and the file is l
 
 // ——— the lifecycle's side ———
 
-function lifecycle(movePort?: (name: string, taken: number) => Promise<number | null>) {
+function lifecycle(move?: (name: string, taken: number) => Promise<number | null>) {
+  const movePort = move && (async (name: string, taken: number) => {
+    const port = await move(name, taken);
+    return port === null ? null : { port, saved: true };
+  });
   const spawner = new FakeSpawner();
   const states: WorkerState[] = [];
   const worker = new WorkerLifecycle(testSpec('nick.tat'), {
