@@ -7,7 +7,9 @@ import { PAGE_HEADERS, genericErrorPage, isNavigation, renderPage, type PageFram
 export function errorPages(frame: (ctx: Context) => PageFrame): Middleware {
   return async (ctx, next) => {
     await next();
-    if (ctx.status < 400 || !isNavigation(ctx.method, ctx.headers)) return;
+    if (ctx.status < 400) return;
+    ctx.vary('accept'); // the same URL answers a page or JSON: caches must keep them apart
+    if (!isNavigation(ctx.method, ctx.headers)) return;
     const body = ctx.body as { success?: unknown; error?: unknown; message?: unknown } | null | undefined;
     if (!body || typeof body !== 'object' || body.success !== false || typeof body.error !== 'string') return;
     const status = ctx.status;

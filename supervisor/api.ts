@@ -12,6 +12,7 @@ import type { Settings } from '../shared/settings.ts';
 import type { Context, Middleware } from 'koa';
 import { openSse } from '../shared/sse-stream.ts';
 import type { LogRing } from './log-ring.ts';
+import { readableLines } from './readable-lines.ts';
 
 /** `/supervisor/api/…` and `/healthz` (README, "API"). Actions on workers are requests that the reconcile
  *  loop carries out (docs/architecture.md, "The reconcile loop"). */
@@ -62,7 +63,9 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
     }
     const { handle, worker } = workerOf(ctx.params.handle!);
     const count = Math.min(Math.max(Number(ctx.query.lines) || 500, 1), 500);
-    ctx.body = { success: true, handle, lines: worker.logs.tail(count).map(parseLine) };
+    const tail = worker.logs.tail(count);
+    // `format=readable`: as the pages show them (time, level, text, repeats counted), not the JSON records.
+    ctx.body = { success: true, handle, lines: ctx.query.format === 'readable' ? readableLines(tail) : tail.map(parseLine) };
   });
 
   router.get('/supervisor/api/workers/:handle/logs/stream', (ctx) => {

@@ -1,3 +1,4 @@
+import { audited } from '../shared/audit.ts';
 import type { Middleware } from 'koa';
 import { ApiError } from '../shared/api-error.ts';
 import { parseHandle } from '../shared/handle.ts';
@@ -45,16 +46,6 @@ export function appAccess(identities: Identities, log: Logger): Middleware {
       throw new ApiError(decision.status, decision.code, decision.message);
     }
     if (SAFE.has(ctx.method) || wanted.kind === 'public') return next();
-    let status = 500;
-    try {
-      await next();
-      status = ctx.status;
-    } catch (error) {
-      status = error instanceof ApiError ? error.status : 500;
-      throw error;
-    } finally {
-      const handle = 'handle' in wanted ? wanted.handle : null;
-      log.info({ audit: true, user: nameOf(identity), profile: handle, method: ctx.method, path: ctx.path, status }, 'request');
-    }
+    return audited(ctx, next, log, { user: nameOf(identity), profile: 'handle' in wanted ? wanted.handle : null });
   };
 }

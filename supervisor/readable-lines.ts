@@ -1,7 +1,10 @@
 import pino from 'pino';
 
 export interface ReadableLine {
+  /** `HH:MM:SS` (UTC), '' when the line has no time; `at`: the same instant in full, for a page to show it
+   *  in the reader's own time zone. */
   time: string;
+  at: string | null;
   level: string;
   text: string;
   /** The same line this many times in a row. */
@@ -30,13 +33,15 @@ function readable(line: string): ReadableLine {
     parsed = JSON.parse(line) as Record<string, unknown>;
     if (!parsed || typeof parsed !== 'object') throw new Error('not an object');
   } catch {
-    return { time: '', level: 'info', text: line, count: 1 };
+    return { time: '', at: null, level: 'info', text: line, count: 1 };
   }
   const level = pino.levels.labels[Number(parsed.level)] ?? 'info';
-  const time = typeof parsed.time === 'string' || typeof parsed.time === 'number' ? new Date(parsed.time).toISOString().slice(11, 19) : '';
+  const when = typeof parsed.time === 'string' || typeof parsed.time === 'number' ? new Date(parsed.time) : null;
+  const at = when && !Number.isNaN(when.getTime()) ? when.toISOString() : null;
+  const time = at ? at.slice(11, 19) : '';
   const fields = Object.entries(parsed)
     .filter(([k]) => !QUIET.has(k))
     .map(([k, v]) => `${k}=${k === 'err' && v && typeof v === 'object' ? String((v as { message?: unknown }).message ?? '') : typeof v === 'string' ? v : JSON.stringify(v)}`);
   const msg = typeof parsed.msg === 'string' ? parsed.msg : '';
-  return { time, level, text: [msg, ...fields].filter(Boolean).join(' '), count: 1 };
+  return { time, at, level, text: [msg, ...fields].filter(Boolean).join(' '), count: 1 };
 }

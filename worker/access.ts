@@ -1,3 +1,4 @@
+import { audited } from '../shared/audit.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Middleware } from 'koa';
 import { ApiError, type ErrorCode } from '../shared/api-error.ts';
@@ -53,15 +54,6 @@ export function workerAccess(deps: Pick<WorkerDeps, 'settings' | 'log'>): Middle
     }
     ctx.state.who = access.who;
     if (SAFE.has(ctx.method) || !access.who.direct || deps.settings.AUTH === 'none') return next();
-    let status = 500;
-    try {
-      await next();
-      status = ctx.status;
-    } catch (error) {
-      status = error instanceof ApiError ? error.status : 500;
-      throw error;
-    } finally {
-      deps.log.info({ audit: true, user: access.who.user, method: ctx.method, path: ctx.path, status, direct: true }, 'request');
-    }
+    return audited(ctx, next, deps.log, { user: access.who.user, direct: true });
   };
 }

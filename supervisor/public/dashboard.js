@@ -136,7 +136,7 @@ function problemRow(w) {
       el('div', { class: 'error' },
         exit ? `Last exit: ${exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal}`} (${exit.reason.replaceAll('_', ' ')}) at ${new Date(exit.at).toLocaleTimeString()}` : '',
         w.problem ? `${exit ? ' · ' : ''}${w.problem.message}` : ''),
-      lines.length ? el('ol', { class: 'log-lines' }, lines.map((l) => el('li', { class: `level-${l.level}` }, el('time', {}, l.time), ' ', el('b', {}, l.level), ` ${l.text}`, l.count > 1 ? el('span', { class: 'repeat' }, ` ×${l.count}`) : null))) : null,
+      lines.length ? el('ol', { class: 'log-lines' }, lines.map((l) => el('li', { class: `level-${l.level}` }, el('time', { datetime: l.at }, l.at ? new Date(l.at).toLocaleTimeString() : ''), ' ', el('b', {}, l.level), ` ${l.text}`, l.count > 1 ? el('span', { class: 'repeat' }, ` ×${l.count}`) : null))) : null,
       w.handle ? el('a', { href: `/logs?handle=${w.handle}` }, 'All its logs') : null));
 }
 
@@ -163,30 +163,18 @@ function portNote(w) {
   return el('p', { class: 'hint', 'data-testid': 'port-moved' }, `Port ${from} was taken by another program; it now uses ${to} (${where}).`);
 }
 
-/** The last lines of an errored worker, made readable: time, level, message, repeats counted. */
+/** The last lines of an errored worker, made readable by the supervisor (time, level, message, repeats
+ *  counted), as the landing pages show them. */
 async function loadLogs(handles) {
   for (const handle of handles) {
     if (logsShown.has(handle)) continue;
     try {
-      const { lines } = await api('GET', `/supervisor/api/workers/${handle}/logs?lines=40`);
-      logsShown.set(handle, readable(lines).slice(-8));
+      const { lines } = await api('GET', `/supervisor/api/workers/${handle}/logs?lines=40&format=readable`);
+      logsShown.set(handle, lines.slice(-8));
     } catch {
       logsShown.set(handle, []);
     }
   }
-}
-
-const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-function readable(lines) {
-  const out = [];
-  for (const l of lines) {
-    const text = [l.msg, l.err?.message].filter(Boolean).join(': ') || JSON.stringify(l);
-    const level = LEVELS[l.level] ?? 'info';
-    const last = out.at(-1);
-    if (last && last.text === text && last.level === level) last.count += 1;
-    else out.push({ time: l.time ? new Date(l.time).toLocaleTimeString() : '', level, text, count: 1 });
-  }
-  return out;
 }
 
 let lastData = null;

@@ -60,6 +60,9 @@ test('the pages a person lands on, and JSON for programs', async (t) => {
       { path: '/p/b/', status: 503, error: 'worker_unavailable' },
       { path: '/p/broken/', status: 503, error: 'worker_unavailable' },
       { path: '/p/Bad%20Name/', status: 404, error: 'profile_not_found' },
+      // an error of the supervisor's own app, and of a worker's (through the proxy)
+      { path: '/supervisor/api/workers/nobody', status: 404, error: 'profile_not_found' },
+      { path: '/p/a/api/mis/csv', status: 404, error: 'not_found' },
     ];
     for (const c of cases) {
       const json = await sup.get(c.path);
@@ -69,7 +72,7 @@ test('the pages a person lands on, and JSON for programs', async (t) => {
       const page = await sup.get(c.path, HTML);
       assert.equal(page.status, c.status, `${c.path} as a page`);
       assert.match(String(page.headers['content-type']), /text\/html/, c.path);
-      assert.match(page.text, /<link rel="stylesheet" href="\/assets\/base.css">/, 'the look of the other pages');
+      assert.match(page.text, /<link rel="stylesheet" href="[^"]*assets\/base\.css">/, `${c.path}: the look of the other pages`);
       assert.ok(!page.text.includes('{"'), `${c.path}: no JSON in the page`);
       assert.equal(String(page.headers.vary ?? '').toLowerCase().includes('accept'), true, `${c.path}: Vary: Accept`);
     }

@@ -44,6 +44,12 @@ test('list, one, logs, healthz, stop/start, current, delete', async (t) => {
     assert.ok(logs.body.lines.every((l: any) => l.handle === 'a'), 'only a\'s lines');
     const tail = await sup.get('/supervisor/api/workers/a/logs?lines=1');
     assert.equal(tail.body.lines.length, 1);
+    const readable = await sup.get('/supervisor/api/workers/a/logs?format=readable');
+    const shown = readable.body.lines.find((l: any) => l.text.includes('listening on'));
+    assert.ok(shown, JSON.stringify(readable.body.lines).slice(0, 1000));
+    assert.equal(shown.level, 'info');
+    assert.match(shown.at, /^\d{4}-\d\d-\d\dT/);
+    assert.ok(!shown.text.includes('{'), `as the pages show it: ${shown.text}`);
   });
 
   await t.test('/healthz counts workers by state', async () => {

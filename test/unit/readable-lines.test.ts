@@ -8,7 +8,7 @@ const line = (fields: Record<string, unknown>) => JSON.stringify({ level: 30, ti
 
 test('time, level, message and fields; the quiet fields left out', () => {
   const [shown] = readableLines([line({ level: 40, msg: 'could not sign in', error: 'mis_login_failed', status: 401 })]);
-  assert.deepEqual(shown, { time: '09:05:07', level: 'warn', text: 'could not sign in error=mis_login_failed status=401', count: 1 });
+  assert.deepEqual(shown, { time: '09:05:07', at: '2026-12-01T09:05:07.000Z', level: 'warn', text: 'could not sign in error=mis_login_failed status=401', count: 1 });
 });
 
 test('an error shows its message, never its stack', () => {
@@ -28,5 +28,5 @@ test('the same line again and again is one line with its count; a different one 
 });
 
 test('a line that is not JSON is shown as it is', () => {
-  assert.deepEqual(readableLines(['Segmentation fault (core dumped)']), [{ time: '', level: 'info', text: 'Segmentation fault (core dumped)', count: 1 }]);
+  assert.deepEqual(readableLines(['Segmentation fault (core dumped)']), [{ time: '', at: null, level: 'info', text: 'Segmentation fault (core dumped)', count: 1 }]);
 });
