@@ -6,10 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { launch, type Browser, type Page } from 'puppeteer-core';
-import net from 'node:net';
 import { makeConfigDir } from './config-dir.ts';
 import { requireIntegration } from './integration.ts';
-import { freePort, lastPort } from './ports.ts';
+import { lastPort } from './ports.ts';
 import { startSupervisor, type RunningSupervisor } from './supervisor.ts';
 
 export const PHONE = { width: 390, height: 844 } as const;
