@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { buildState } from './build-state.mjs';
 import { ROOT, build } from './build.mjs';
 
-const ENTRIES = { supervisor: 'supervisor/main.js', worker: 'worker/main.js', user: 'supervisor/users-cli.js' };
+const ENTRIES = { supervisor: 'supervisor/main.js', worker: 'worker/main.js', user: 'supervisor/access/users-cli.js' };
 const entry = process.argv[2];
 if (!Object.hasOwn(ENTRIES, entry)) {
   process.stderr.write(`usage: node scripts/start.mjs ${Object.keys(ENTRIES).join('|')}\n`);

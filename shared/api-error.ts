@@ -43,6 +43,9 @@ export type ErrorCode =
   | 'user_exists'
   | 'user_not_found'
   | 'password_too_short'
+  | 'request_timeout'
+  | 'password_required'
+  | 'too_many_connections'
   | 'internal_error';
 
 export class ApiError extends Error {
@@ -86,9 +89,10 @@ export function sendError(
 
 /** Turns thrown `ApiError`s into JSON answers and anything else into a logged 500 without details. */
 export function errorMiddleware(log: Logger): Middleware {
-  return async (ctx, next) => {
+  return async function jsonErrors(ctx, next) {
     try {
       await next();
+      if (ctx.respond === false) return; // answered already, outside Koa (a refusal: shared/refusal.ts)
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new ApiError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
       }

@@ -16,3 +16,10 @@ export async function audited(ctx: Context, next: Next, log: Logger, who: Record
     log.info({ audit: true, ...who, method: ctx.method, path: ctx.path, status }, 'request');
   }
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Methods that change nothing (RFC 9110 §9.2.1): they are not audited, and no cross-site check applies. */
+export function isSafeMethod(method: string | undefined): boolean {
+  return SAFE_METHODS.has(method ?? 'GET');
+}

@@ -5,9 +5,9 @@ import { PAGE_HEADERS, genericErrorPage, isNavigation, renderPage, type PageFram
  *  and the way back; programs keep the JSON answer. Outside the JSON error middleware: it turns that
  *  middleware's answer into a page, so both say the same thing. */
 export function errorPages(frame: (ctx: Context) => PageFrame): Middleware {
-  return async (ctx, next) => {
+  return async function errorPages(ctx, next) {
     await next();
-    if (ctx.status < 400) return;
+    if (ctx.status < 400 || ctx.respond === false) return;
     ctx.vary('accept'); // the same URL answers a page or JSON: caches must keep them apart
     if (!isNavigation(ctx.method, ctx.headers)) return;
     const body = ctx.body as { success?: unknown; error?: unknown; message?: unknown } | null | undefined;

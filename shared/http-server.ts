@@ -62,12 +62,23 @@ export function answerClientErrors(server: Server): void {
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? [408, 'bad_request', 'the request headers did not arrive in time']
           : [400, 'bad_request', 'the request is not valid HTTP'];
-    const body = JSON.stringify(errorBody(code, message));
-    socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `cache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
-    );
+    writeRawAnswer(socket, status, errorBody(code, message));
     socket.resume();
     setTimeout(() => socket.destroy(), 2000).unref();
   });
+}
+
+/** An answer written straight to a socket, where no `ServerResponse` exists (a WebSocket upgrade, a request
+ *  the HTTP parser refused): a JSON body when given, and the connection closed after it. */
+export function writeRawAnswer(socket: Duplex, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const lines = [
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`,
+    ...(text ? ['content-type: application/json; charset=utf-8'] : []),
+    `content-length: ${Buffer.byteLength(text)}`,
+    'cache-control: no-store',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    'connection: close',
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${text}`);
 }

@@ -4,9 +4,10 @@ import type { Handle } from './handle.ts';
 export type WorkerMessage =
   /** `socket`: a Unix socket the supervisor may proxy to instead of the TCP port. */
   | { type: 'ready'; port: number; socket?: string | null }
-  /** The worker wrote last_profile.json for a switch: the supervisor recycles worker(handle), which then
-   *  serves /api (docs/architecture.md, "The path of one switch"). */
-  | { type: 'switch'; handle: Handle }
+  /** The worker wrote last_profile.json for a switch asked by `by` (as the supervisor named them to the
+   *  worker): the supervisor recycles worker(handle), which then serves /api (docs/architecture.md, "The
+   *  path of one switch"), if that person may. */
+  | { type: 'switch'; handle: Handle; by: string }
   /** The worker cannot run; the supervisor shows `code` instead of a bare exit status. */
   | { type: 'fatal'; code: 'port_conflict' | 'startup_failed' | 'stale_build'; message: string; port?: number }
   /** The worker's Chrome started (pid) or went away (null): killed with the worker if it ever has to be. */

@@ -12,7 +12,7 @@ export function useBaseMiddleware(app: Koa, log: Logger, frame: (ctx: Context) =
   app.silent = true;
   app.use(errorPages(frame));
   app.use(errorMiddleware(log));
-  app.use(async (ctx, next) => {
+  app.use(async function noSniffing(ctx, next) {
     ctx.set('x-content-type-options', 'nosniff');
     await next();
   });

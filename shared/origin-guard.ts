@@ -11,7 +11,7 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form
  *  type is refused whatever the headers say: a form posted from another site (or by a browser that sends no
  *  `Origin`) cannot trigger anything, not even the routes that read no body (restart, init-all, …). */
 export function sameOriginGuard(): Middleware {
-  return async (ctx, next) => {
+  return async function sameOriginOnly(ctx, next) {
     if (!SAFE_METHODS.has(ctx.method)) {
       if (FORM_TYPES.has(ctx.request.type)) {
         throw new ApiError(415, 'unsupported_media_type', 'form submissions are refused here: send JSON ("Content-Type: application/json"), or a CSV upload as "text/csv"');

@@ -4,7 +4,7 @@ import { parseHandle, type Handle } from './handle.ts';
 import { configPaths, handleFromFileName, profilePaths, relativeToConfig, type ConfigPaths } from './paths.ts';
 import { ensureDir, readJsonFile, writeJsonFileAtomic, type JsonRead } from './json-file.ts';
 import { parseTokenFile, toOriginalShape, type OAuthToken, type TokenFile } from './token.ts';
-import { normaliseBlazeConfig, type BlazeConfig } from './blaze-config.ts';
+import { applyBlazePatch, normaliseBlazeConfig, type BlazeConfig, type BlazeConfigPatch, type DefaultUrls } from './blaze-config.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { chooseCurrent, type CurrentProfile } from './current-profile.ts';
 
@@ -132,12 +132,12 @@ export class ProfileStore {
 
   /** Merges `patch` into the stored config and writes it flat (a legacy nested file is rewritten flat).
    *  A corrupt file is refused rather than replaced, so nothing the user saved is lost. */
-  mergeBlazeConfig(handle: Handle, patch: BlazeConfig): Promise<BlazeConfig> {
+  mergeBlazeConfig(handle: Handle, patch: BlazeConfigPatch, defaults: DefaultUrls): Promise<BlazeConfig> {
     const file = this.profilePaths(handle).blazeConfig;
     return this.#locks.run(file, async () => {
       const read = await this.#readLogged(file);
       if (read.status === 'corrupt') throw new CorruptFileError(this.relative(file), read.reason);
-      const merged = { ...(read.status === 'ok' ? normaliseBlazeConfig(read.value) : {}), ...patch };
+      const merged = applyBlazePatch(read.status === 'ok' ? normaliseBlazeConfig(read.value) : {}, patch, defaults);
       await writeJsonFileAtomic(file, merged, { secret: true });
       return merged;
     });
@@ -164,6 +164,15 @@ export class ProfileStore {
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw error;
     }
+  }
+
+  /** What a deleted profile left behind under this handle (its MIS / Blaze settings, Chrome profile,
+   *  downloads, session file), as paths relative to the config dir: whoever registers the handle again would
+   *  inherit them. */
+  async keptFiles(handle: Handle): Promise<string[]> {
+    const p = this.profilePaths(handle);
+    const found = await Promise.all([p.blazeConfig, p.chromeDir, p.downloads, p.session].map((file) => fs.stat(file).then(() => file, () => null)));
+    return found.filter((file): file is string => file !== null).map((file) => this.relative(file));
   }
 
   async ensureProfileDirs(handle: Handle): Promise<void> {

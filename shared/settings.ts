@@ -30,12 +30,15 @@ export const SettingsSchema = z.object({
   MAX_RESTARTS: positive.default(5),
   RESTART_WINDOW_MS: positive.default(60000),
   SUPERVISOR_TOKEN: z.string().min(1).optional(),
+  METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   AUTH: z.enum(['none', 'local', 'proxy']).optional(),
   ALLOWED_HOSTS: z.array(z.string().min(1).max(253)).default([]),
   AUTH_PROXY_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be a header name' }).default('X-Forwarded-User'),
   TRUSTED_PROXIES: z.array(z.string().refine(isAddressOrRange, { error: 'must be IP addresses or CIDR ranges (127.0.0.1, 10.0.0.0/8, ::1)' })).default(['127.0.0.0/8', '::1']),
   AUTH_SESSION_TTL_MS: positive.default(86_400_000),
   AUTH_LOCKOUT_MS: positive.default(900_000),
+  BODY_TIMEOUT_MS: positive.default(30_000),
+  MAX_CONNECTIONS_PER_CLIENT: positive.default(128),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -66,7 +69,8 @@ export const INHERITED_SETTINGS_VAR = 'TAT_SUPERVISOR_SETTINGS';
 /** The value of `INHERITED_SETTINGS_VAR` for the supervisor's workers. */
 export function settingsForWorkers(settings: Settings): string {
   const values = settings as unknown as Record<string, unknown>;
-  return JSON.stringify(Object.fromEntries(SETTING_KEYS.filter((k) => values[k] !== undefined).map((k) => [k, values[k]])));
+  // METRICS_TOKEN opens only the supervisor's /metrics: a worker has no use for it.
+  return JSON.stringify(Object.fromEntries(SETTING_KEYS.filter((k) => values[k] !== undefined && k !== 'METRICS_TOKEN').map((k) => [k, values[k]])));
 }
 
 /** `settings.json` in the config dir (or the supervisor's, see `INHERITED_SETTINGS_VAR`), overridden by
@@ -151,7 +155,7 @@ function parseInherited(text: string): JsonRead<Record<string, unknown>> {
   }
 }
 
-const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'IDLE_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS', 'AUTH_SESSION_TTL_MS', 'AUTH_LOCKOUT_MS']);
+const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'IDLE_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS', 'AUTH_SESSION_TTL_MS', 'AUTH_LOCKOUT_MS', 'BODY_TIMEOUT_MS', 'MAX_CONNECTIONS_PER_CLIENT']);
 const LIST_KEYS = new Set(['PROFILES', 'ALLOWED_HOSTS', 'TRUSTED_PROXIES']);
 
 /** Environment variables are strings: give them the file's types (numbers, booleans, comma lists). A value

@@ -92,12 +92,12 @@ export class UserStore {
     return this.list().find((u) => u.profiles.includes(handle));
   }
 
-  async verifyPassword(user: UserRecord, password: string): Promise<boolean> {
-    if (!user.password) return false;
-    const { salt, hash, scrypt: params } = user.password;
-    const expected = Buffer.from(hash, 'base64');
-    const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, params);
-    return timingSafeEqual(actual, expected);
+  /** The person whose name and password these are, or null. Costs the same whether the name is unknown,
+   *  has no password, or the password is wrong: the names cannot be told apart by the time an answer takes. */
+  async authenticate(name: string, password: string): Promise<UserRecord | null> {
+    const user = this.find(name);
+    const matches = await passwordMatches(user?.password ?? NOBODY, password);
+    return user?.password && matches ? user : null;
   }
 
   add(name: string, options: { admin?: boolean; profiles?: Handle[]; password: string }): Promise<UserRecord> {
@@ -232,6 +232,19 @@ async function hashPassword(password: string): Promise<z.infer<typeof PasswordHa
   const salt = randomBytes(16);
   const hash = await scrypt(password, salt, 64, SCRYPT);
   return { scrypt: SCRYPT, salt: salt.toString('base64'), hash: hash.toString('base64') };
+}
+
+/** A password hash that no password matches, checked for a name that has none (the same work as a real one). */
+const NOBODY: z.infer<typeof PasswordHash> = {
+  scrypt: SCRYPT,
+  salt: 'LfLZasoK5daNNkw/7/NM1A==',
+  hash: 'y5Bup3L/n7MuRID6u2zz8tvklHBFNZq+v7uig+ttUkNfx20ktWJl4EoJ8GSlKYU3iJHX1aDfbeg7LItnrGY1yg==',
+};
+
+async function passwordMatches(stored: z.infer<typeof PasswordHash>, password: string): Promise<boolean> {
+  const expected = Buffer.from(stored.hash, 'base64');
+  const actual = await scrypt(password, Buffer.from(stored.salt, 'base64'), expected.length, stored.scrypt);
+  return timingSafeEqual(actual, expected);
 }
 
 function readSync(file: string): unknown {

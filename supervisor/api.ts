@@ -1,15 +1,15 @@
-import { Router } from '../shared/cjs-imports.ts';
+import type { Router } from '../shared/cjs-imports.ts';
 import { z } from 'zod';
 import { ApiError } from '../shared/api-error.ts';
-import { readJson, requireHandle } from '../shared/json-body.ts';
+import { requireHandle } from '../shared/json-body.ts';
+import { allow, strictRouter } from '../shared/route-access.ts';
 import { VERSION } from '../shared/version.ts';
 import type { Handle } from '../shared/handle.ts';
 import type { Supervisor } from './supervisor.ts';
-import { requireWriteAccess } from './access.ts';
 import { workersFor } from './dashboard-events.ts';
-import type { Identity } from './identity.ts';
+import type { Identity } from './access/identity.ts';
 import type { Settings } from '../shared/settings.ts';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import { openSse } from '../shared/sse-stream.ts';
 import type { LogRing } from './log-ring.ts';
 import { readableLines } from './readable-lines.ts';
@@ -17,10 +17,8 @@ import { readableLines } from './readable-lines.ts';
 /** `/supervisor/api/…` and `/healthz` (README, "API"). Actions on workers are requests that the reconcile
  *  loop carries out (docs/architecture.md, "The reconcile loop"). */
 export function supervisorApi(supervisor: Supervisor, options: { settings: Settings; startedAt: number }): Router {
-  const router = new Router();
-  // With AUTH=none, writes need SUPERVISOR_TOKEN when it is set, else a loopback client; with sign-in, the
-  // access policy in front of every route decides (supervisor/app-access.ts).
-  const write: Middleware = options.settings.AUTH === 'none' ? requireWriteAccess(options.settings.SUPERVISOR_TOKEN) : (_ctx, next) => next();
+  const router = strictRouter();
+  const handleParam = { param: 'handle' } as const;
 
   const workerOf = (raw: string) => {
     const handle = requireHandle(raw);
@@ -30,7 +28,7 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
   };
   const answer = (handle: Handle) => ({ success: true, worker: supervisor.list().find((w) => w.handle === handle) ?? null });
 
-  router.get('/healthz', (ctx) => {
+  router.get('/healthz', allow({ action: 'public' }), (ctx) => {
     ctx.body = {
       success: true,
       status: 'ok',
@@ -42,17 +40,17 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
     };
   });
 
-  router.get('/supervisor/api/workers', (ctx) => {
+  router.get('/supervisor/api/workers', allow({ action: 'signed-in' }), (ctx) => {
     // Each person sees the profiles they may use (admins and AUTH=none: all).
     ctx.body = workersFor(supervisor, ctx.state.identity as Identity);
   });
 
-  router.get('/supervisor/api/workers/:handle', (ctx) => {
+  router.get('/supervisor/api/workers/:handle', allow({ action: 'use', handle: handleParam }), (ctx) => {
     const { handle } = workerOf(ctx.params.handle!);
     ctx.body = answer(handle);
   });
 
-  router.get('/supervisor/api/workers/:handle/logs', (ctx) => {
+  router.get('/supervisor/api/workers/:handle/logs', allow({ action: 'use', handle: handleParam }), (ctx) => {
     ctx.vary('accept');
     // A person's browser that opens this URL gets the logs page; API clients keep the JSON.
     if (ctx.accepts(['json', 'html']) === 'html') {
@@ -68,13 +66,13 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
     ctx.body = { success: true, handle, lines: ctx.query.format === 'readable' ? readableLines(tail) : tail.map(parseLine) };
   });
 
-  router.get('/supervisor/api/workers/:handle/logs/stream', (ctx) => {
+  router.get('/supervisor/api/workers/:handle/logs/stream', allow({ action: 'use', handle: handleParam }), (ctx) => {
     const { handle, worker } = workerOf(ctx.params.handle!);
     logStream(ctx, worker.logs, () => supervisor.worker(handle) === worker);
   });
 
   for (const action of ['restart', 'stop', 'start'] as const) {
-    router.post(`/supervisor/api/workers/:handle/${action}`, write, async (ctx) => {
+    router.post(`/supervisor/api/workers/:handle/${action}`, allow({ action: 'operate', handle: handleParam }), async (ctx) => {
       const { handle } = workerOf(ctx.params.handle!);
       if (action === 'restart') await supervisor.restart(handle);
       else if (action === 'stop') await supervisor.stopWorker(handle);
@@ -83,14 +81,17 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
     });
   }
 
-  router.post('/supervisor/api/current', write, async (ctx) => {
-    const handle = requireHandle((await readJson(ctx, z.object({ handle: z.unknown().optional() }))).handle);
+  // Where everyone's /api goes (last_profile.json): an admin's decision; a person moves their own with
+  // POST /api/profile/switch.
+  router.post('/supervisor/api/current', allow({ action: 'admin', handle: { body: 'handle' }, body: z.object({ handle: z.unknown().optional() }) }), async (ctx) => {
+    const handle = requireHandle((ctx.state.body as { handle: unknown }).handle);
     workerOf(handle);
     await supervisor.makeCurrent(handle);
     ctx.body = { success: true, current: supervisor.current };
   });
 
-  router.delete('/supervisor/api/profiles/:handle', write, async (ctx) => {
+  // The same action, and so the same rule, as POST /api/profile/delete.
+  router.delete('/supervisor/api/profiles/:handle', allow({ action: 'delete', handle: handleParam }), async (ctx) => {
     const handle = requireHandle(ctx.params.handle);
     if (!(await supervisor.deleteProfile(handle))) throw new ApiError(404, 'profile_not_found', `profile "${handle}" is not registered`);
     ctx.body = { success: true, handle, message: `profile "${handle}" deleted; its credentials and blaze config files were kept` };

@@ -5,14 +5,14 @@ import type { Logger } from '../shared/logger.ts';
 import { supervisorApi } from './api.ts';
 import { dashboardEvents } from './dashboard-events.ts';
 import type { Supervisor } from './supervisor.ts';
-import { SHARED_UI_ASSETS, staticAssets } from '../shared/static-assets.ts';
+import { SHARED_UI_ASSETS, assetsFor, staticAssets } from '../shared/static-assets.ts';
 import type { Settings } from '../shared/settings.ts';
-import { appAccess } from './app-access.ts';
-import type { Identities } from './identity.ts';
-import { signInRoutes } from './sign-in-routes.ts';
-import type { SignInLimits } from './sign-in-limits.ts';
-import type { SignInStore } from './sign-ins.ts';
-import { usersApi } from './users-api.ts';
+import { allow, strictRouter, useRoutes } from '../shared/route-access.ts';
+import type { Gate } from './access/gate.ts';
+import { signInRoutes } from './access/sign-in-routes.ts';
+import type { SignInLimits } from './access/sign-in-limits.ts';
+import type { SignInStore } from './access/sign-ins.ts';
+import { usersApi } from './access/users-api.ts';
 import { SUPERVISOR_FRAME } from './landing-pages.ts';
 
 export interface SupervisorAppOptions {
@@ -20,44 +20,43 @@ export interface SupervisorAppOptions {
   settings: Settings;
   startedAt: number;
   metrics: Registry;
-  identities: Identities;
+  gate: Gate;
   signIns: SignInStore | null;
   limits: SignInLimits;
 }
 
-/** The supervisor's own pages and API (everything that is not proxied), behind the access policy. */
+/** The supervisor's own pages and API (everything that is not proxied). Each route declares who may use it
+ *  (`allow(…)`, docs/architecture.md "Who may do what"); one that declares nothing is refused to everyone. */
 export function createSupervisorApp(supervisor: Supervisor, options: SupervisorAppOptions): Koa {
   const app = new Koa();
   useBaseMiddleware(app, options.log, () => SUPERVISOR_FRAME);
-  app.use(appAccess(options.identities, options.log));
-  app.use(async (ctx, next) => {
-    if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
+  const metrics = strictRouter();
+  metrics.get('/metrics', allow({ action: 'metrics' }), async (ctx) => {
     ctx.type = options.metrics.contentType;
     ctx.body = await options.metrics.metrics();
   });
-  app.use(
-    staticAssets({
-      '/': 'supervisor/public/dashboard.html',
-      '/login': 'supervisor/public/login.html',
-      '/admin': 'supervisor/public/admin.html',
-      '/logs': 'supervisor/public/logs.html',
-      ...SHARED_UI_ASSETS,
-      '/assets/dashboard.js': 'supervisor/public/dashboard.js',
-      '/assets/login.js': 'supervisor/public/login.js',
-      '/assets/admin.js': 'supervisor/public/admin.js',
-      '/assets/logs.js': 'supervisor/public/logs.js',
-      '/assets/logs.css': 'supervisor/public/logs.css',
-    }),
-  );
-  const routers = [
+  const pages = staticAssets({
+    // What the sign-in page loads is open to everyone; the other pages to whoever they are for.
+    ...assetsFor({ '/login': 'supervisor/public/login.html', '/assets/login.js': 'supervisor/public/login.js', ...SHARED_UI_ASSETS }, { action: 'public' }),
+    ...assetsFor(
+      {
+        '/': 'supervisor/public/dashboard.html',
+        '/logs': 'supervisor/public/logs.html',
+        '/assets/dashboard.js': 'supervisor/public/dashboard.js',
+        '/assets/logs.js': 'supervisor/public/logs.js',
+        '/assets/logs.css': 'supervisor/public/logs.css',
+      },
+      { action: 'signed-in' },
+    ),
+    ...assetsFor({ '/admin': 'supervisor/public/admin.html', '/assets/admin.js': 'supervisor/public/admin.js' }, { action: 'admin' }),
+  });
+  useRoutes(app, options.gate.judge, [
+    metrics,
+    pages,
     supervisorApi(supervisor, options),
     dashboardEvents(supervisor),
-    signInRoutes({ settings: options.settings, identities: options.identities, signIns: options.signIns, limits: options.limits, log: options.log }),
-    usersApi(options.identities.users),
-  ];
-  for (const router of routers) {
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
+    signInRoutes({ settings: options.settings, identities: options.gate.identities, signIns: options.signIns, limits: options.limits, log: options.log }),
+    usersApi(options.gate.identities.users),
+  ]);
   return app;
 }

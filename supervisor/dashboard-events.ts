@@ -1,7 +1,8 @@
-import { Router } from '../shared/cjs-imports.ts';
+import type { Router } from '../shared/cjs-imports.ts';
 import { openSse } from '../shared/sse-stream.ts';
-import { profilesOf } from './access-policy.ts';
-import type { Identity } from './identity.ts';
+import { profilesOf } from '../shared/access-rules.ts';
+import { allow, strictRouter } from '../shared/route-access.ts';
+import type { Identity } from './access/identity.ts';
 import type { Supervisor } from './supervisor.ts';
 
 /** At most this many snapshots a second per stream: a burst of changes (a cold start of many workers) is
@@ -19,8 +20,8 @@ export function workersFor(supervisor: Supervisor, identity: Identity) {
  *  (`event: workers`) at once, and again after every change to a worker (its state, the stage of a start or
  *  stop, its work, its restore), so a start shows each stage as it happens without polling. */
 export function dashboardEvents(supervisor: Supervisor): Router {
-  const router = new Router();
-  router.get('/supervisor/api/events', (ctx) => {
+  const router = strictRouter();
+  router.get('/supervisor/api/events', allow({ action: 'signed-in' }), (ctx) => {
     const identity = ctx.state.identity as Identity;
     const stream = openSse(ctx);
     let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { SESSION_COOKIE, withoutCookie } from '../shared/request-credentials.ts';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -16,18 +17,30 @@ const NOT_FORWARDED = new Set([
   'x-forwarded-host',
 ]);
 
-/** The headers a worker gets, as a flat [name, value, …] list: the client's end-to-end headers, then
- *  `X-Forwarded-For/-Port/-Proto` (appended to what an earlier proxy said), `X-Forwarded-Host` (an earlier
- *  proxy's, else `Host`) and `X-Forwarded-Prefix` (the route prefix the worker was reached under; none for
- *  `/api/…`). `scheme`: `http` for requests, `ws` for WebSocket upgrades. */
-export function forwardedHeaders(req: IncomingMessage, prefix: string, scheme: 'http' | 'ws' = 'http'): string[] {
+/** What a worker never gets of a client's request: the client's credentials for the supervisor (its
+ *  `Authorization` header, the sign-in proxy's header) — the supervisor tells the worker who is asking in
+ *  headers of its own (`x-tat-*`, a client's copies dropped too). The `tat_session` cookie is taken out of
+ *  `Cookie` for the same reason. */
+const CREDENTIALS = new Set(['authorization']);
+
+/** The headers a worker gets, as a flat [name, value, …] list: the client's end-to-end headers (without its
+ *  credentials for the supervisor), then `X-Forwarded-For/-Port/-Proto` (appended to what an earlier proxy
+ *  said), `X-Forwarded-Host` (an earlier proxy's, else `Host`) and `X-Forwarded-Prefix` (the route prefix the
+ *  worker was reached under; none for `/api/…`). `scheme`: `http` for requests, `ws` for WebSocket upgrades.
+ *  `proxyHeader`: the sign-in proxy's header (AUTH_PROXY_HEADER, lower case). */
+export function forwardedHeaders(req: IncomingMessage, prefix: string, proxyHeader: string, scheme: 'http' | 'ws' = 'http'): string[] {
   const raw = req.rawHeaders;
   const listed = connectionTokens(req.headers.connection);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     // `x-tat-*` are the supervisor's own (who is asking): never a client's copy.
-    if (NOT_FORWARDED.has(name) || name.startsWith('x-tat-') || (listed && listed.has(name))) continue;
+    if (NOT_FORWARDED.has(name) || CREDENTIALS.has(name) || name === proxyHeader || name.startsWith('x-tat-') || (listed && listed.has(name))) continue;
+    if (name === 'cookie') {
+      const kept = withoutCookie(raw[i + 1]!, SESSION_COOKIE);
+      if (kept) out.push(raw[i]!, kept);
+      continue;
+    }
     out.push(raw[i]!, raw[i + 1]!);
   }
   const h = req.headers;
@@ -38,6 +51,20 @@ export function forwardedHeaders(req: IncomingMessage, prefix: string, scheme: '
   out.push('x-forwarded-proto', append(h['x-forwarded-proto'], encrypted ? `${scheme}s` : scheme));
   out.push('x-forwarded-host', single(h['x-forwarded-host']) || (h.host ?? ''));
   if (prefix) out.push('x-forwarded-prefix', prefix);
+  return out;
+}
+
+/** The headers of a WebSocket upgrade as the worker gets them: the same as a request's, plus the
+ *  handshake's own `Connection: Upgrade` and `Upgrade`. */
+export function upgradeHeaders(req: IncomingMessage, prefix: string, proxyHeader: string, extra: string[]): Record<string, string> {
+  const list = [...forwardedHeaders(req, prefix, proxyHeader, 'ws'), ...extra];
+  const out: Record<string, string> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toLowerCase();
+    out[name] = name in out ? `${out[name]}${name === 'cookie' ? '; ' : ', '}${list[i + 1]}` : list[i + 1]!;
+  }
+  out.connection = 'Upgrade';
+  out.upgrade = single(req.headers.upgrade);
   return out;
 }
 

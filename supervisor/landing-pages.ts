@@ -7,9 +7,7 @@ import { isNavigation, sendPage, type PageAction, type PageContent, type PageFra
 import { shownPath } from '../shared/paths.ts';
 import type { ProfileStore } from '../shared/profile-store.ts';
 import type { Settings } from '../shared/settings.ts';
-import { checkWriteAccess } from './access.ts';
-import { decide, type Wanted } from './access-policy.ts';
-import type { Identities } from './identity.ts';
+import type { Action } from '../shared/access-rules.ts';
 import { readableLines } from './readable-lines.ts';
 
 export function notFoundMessage(handle: string): string {
@@ -32,15 +30,19 @@ export interface ProxyAnswer {
 /** The pages a person's browser gets where a program gets a JSON error on the proxied paths (README,
  *  "Everyday use"): a profile that is not there (and how to make it), a worker that is stopped, crashed or
  *  slow (and the button that starts it, for those who may). */
+export type MayDo = (req: IncomingMessage, action: Action, handle: Handle | null) => Promise<boolean>;
+
 export class LandingPages {
   readonly #store: ProfileStore;
   readonly #settings: Settings;
-  readonly #identities: Identities;
+  readonly #mayDo: MayDo;
 
-  constructor(options: { store: ProfileStore; settings: Settings; identities: Identities }) {
+  /** `mayDo`: whether the person asking may do an action (the gate's answer): a page shows only the
+   *  buttons that would work for them. */
+  constructor(options: { store: ProfileStore; settings: Settings; mayDo: MayDo }) {
     this.#store = options.store;
     this.#settings = options.settings;
-    this.#identities = options.identities;
+    this.#mayDo = options.mayDo;
   }
 
   /** The proxy's error answer: a page for a person's browser, the JSON for everyone else. */
@@ -89,7 +91,7 @@ export class LandingPages {
         actions: [{ label: 'All profiles', href: '/', primary: true }],
       };
     }
-    const mayRegister = await this.#allowed(req, { kind: 'register', handle });
+    const mayRegister = await this.#mayDo(req, 'register', handle);
     const register: PageAction = { label: `Register ${handle}`, post: '/api/profile/register', body: { handle }, waitFor: handle, busy: 'Registering and starting its worker', limitMs: this.#settings.START_TIMEOUT_MS + 5_000, primary: true };
     if (!credentials) {
       return {
@@ -123,7 +125,7 @@ export class LandingPages {
     const handle = typeof answer.extra.handle === 'string' ? (answer.extra.handle as Handle) : null;
     const state = typeof answer.extra.state === 'string' ? answer.extra.state : null;
     const name = handle ? `"${handle}"` : 'The setup worker';
-    const mayControl = handle !== null && (await this.#allowed(req, { kind: 'worker', handle }));
+    const mayControl = handle !== null && (await this.#mayDo(req, 'operate', handle));
     const start = (label: string, action: 'start' | 'restart'): PageAction => ({
       label,
       post: `/supervisor/api/workers/${handle}/${action}`,
@@ -174,14 +176,6 @@ export class LandingPages {
       lead: `${answer.message}. Its worker may have restarted meanwhile: try again.`,
       actions: [retry, back],
     };
-  }
-
-  async #allowed(req: IncomingMessage, wanted: Wanted): Promise<boolean> {
-    if (this.#settings.AUTH === 'none') {
-      return wanted.kind === 'register' || checkWriteAccess({ remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization }, this.#settings.SUPERVISOR_TOKEN).allowed;
-    }
-    const identity = await this.#identities.of(req);
-    return decide(identity, wanted, (h) => this.#identities.users.owner(h)).allow;
   }
 }
 

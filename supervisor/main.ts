@@ -6,10 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { hostCheck } from '../shared/host-check.ts';
 import { INTERNAL_SECRET_VAR } from '../shared/internal-secret.ts';
 import { UserStore } from '../shared/users.ts';
-import { Identities } from './identity.ts';
-import { ProxyGate } from './proxy-gate.ts';
-import { SignInLimits } from './sign-in-limits.ts';
-import { FileSignIns, RedisSignIns, type SignInStore } from './sign-ins.ts';
+import { Identities } from './access/identity.ts';
+import { Gate } from './access/gate.ts';
+import { ProxyGate } from './access/proxy-gate.ts';
+import { SignInLimits } from './access/sign-in-limits.ts';
+import { FileSignIns, RedisSignIns, type SignInStore } from './access/sign-ins.ts';
+import { ConnectionLimits } from './connection-limits.ts';
+import { decide } from '../shared/access-rules.ts';
 import { trimMemoryWhenQuiet } from '../shared/memory-trim.ts';
 import { createLogger, logDestination } from '../shared/logger.ts';
 import { ProfileStore } from '../shared/profile-store.ts';
@@ -69,9 +72,25 @@ const spawn = processSpawner({
     [INTERNAL_SECRET_VAR]: internalSecret,
   },
 });
-const supervisor = new Supervisor({ settings, store, ports, spawn, log, logDestination: destination, pinned, onWorkerEvent: (name, e) => metrics.onWorkerEvent(name, e) });
-const metrics = new SupervisorMetrics(() => supervisor.list());
 const users = new UserStore(store.paths.users);
+const supervisor = new Supervisor({
+  settings,
+  store,
+  ports,
+  spawn,
+  log,
+  logDestination: destination,
+  pinned,
+  onWorkerEvent: (name, e) => metrics.onWorkerEvent(name, e),
+  // A worker's switch message is carried out only for a profile the person it names may switch to.
+  maySwitch: (by, handle) => {
+    if (by === 'SUPERVISOR_TOKEN') return true;
+    if (by === 'local') return settings.AUTH === 'none';
+    const user = users.find(by);
+    return user !== undefined && decide({ kind: 'user', user }, 'switch', handle, () => false).allow;
+  },
+});
+const metrics = new SupervisorMetrics(() => supervisor.list());
 if (settings.AUTH !== 'none' && users.list().length === 0 && !users.problem) {
   log.warn({ auth: settings.AUTH }, 'no users yet: add the first admin with "npm run user -- add <name> --admin" (it takes effect at once)');
 }
@@ -83,18 +102,21 @@ const signIns: SignInStore | null =
       ? await RedisSignIns.open(settings.REDIS_URL ?? 'redis://127.0.0.1:6379/0', settings.REDIS_PREFIX, settings.AUTH_SESSION_TTL_MS, log)
       : await FileSignIns.open(store.paths.signIns, settings.AUTH_SESSION_TTL_MS, log);
 const identities = new Identities({ settings, users, signIns });
-const pages = new LandingPages({ store, settings, identities });
+const gate = new Gate({ identities, log });
+const pages = new LandingPages({ store, settings, mayDo: (req, action, handle) => gate.mayDo(req, action, handle) });
 const proxy = new WorkerProxy({
   log,
+  proxyHeader: settings.AUTH_PROXY_HEADER,
   holdTimeoutMs: settings.START_TIMEOUT_MS,
   upstreamTimeoutMs: settings.PROXY_TIMEOUT_MS,
   observer: metrics.proxyObserver,
   answerError: (req, res, answer, headers) => pages.answerProxyError(req, res, answer, headers),
 });
-const app = createSupervisorApp(supervisor, { log, settings, startedAt, metrics: metrics.registry, identities, signIns, limits: new SignInLimits({ windowMs: settings.AUTH_LOCKOUT_MS }) });
-const websockets = new WebSocketProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS });
-const gate = settings.AUTH === 'none' ? null : new ProxyGate({ identities, supervisor, proxy, websockets, log, internalSecret, pages });
-const server = createSupervisorServer({ supervisor, proxy, websockets, app, gate, hostAllowed: hostCheck(settings), pages });
+const app = createSupervisorApp(supervisor, { log, settings, startedAt, metrics: metrics.registry, gate, signIns, limits: new SignInLimits({ windowMs: settings.AUTH_LOCKOUT_MS }) });
+const websockets = new WebSocketProxy({ log, holdTimeoutMs: settings.START_TIMEOUT_MS, proxyHeader: settings.AUTH_PROXY_HEADER });
+const proxyGate = new ProxyGate({ gate, supervisor, proxy, websockets, log, internalSecret, pages });
+const limits = new ConnectionLimits({ bodyTimeoutMs: settings.BODY_TIMEOUT_MS, maxPerClient: settings.MAX_CONNECTIONS_PER_CLIENT, log });
+const server = createSupervisorServer({ supervisor, app, gate: proxyGate, hostAllowed: hostCheck(settings), pages, limits });
 
 let discovery: Discovery | null = null;
 /** Stops watching, then stops accepting and every worker in parallel. */

@@ -36,6 +36,22 @@ const MAX_REPLAY_BODY = 256 * 1024;
 /** A reset on a stale keep-alive socket, then a refusal from the process dying under it: two replays. */
 const MAX_REPLAYS = 2;
 
+/** One request to forward. */
+export interface ForwardOptions {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The worker's admission: a lease from it, at once or held. */
+  worker: Admission;
+  /** What the worker sees: the path and query, the route prefix stripped. */
+  path: string;
+  /** The route prefix (`/p/<h>`), sent as `X-Forwarded-Prefix`; empty for `/api/…`. */
+  prefix: string;
+  /** Headers the supervisor adds: who is asking. */
+  headers?: string[];
+  /** A JSON body the supervisor read and decided on: sent instead of the client's. */
+  json?: Buffer;
+}
+
 /** Forwards HTTP requests to workers over undici (a keep-alive pool per worker process, on its Unix
  *  socket): asks the worker's admission for a lease — held while the worker is not ready — streams both
  *  ways with backpressure and nothing buffered, replays what a dead worker never answered, and maps every
@@ -49,9 +65,12 @@ export class WorkerProxy {
   readonly #upstreamTimeoutMs: number;
   readonly #observer: ProxyObserver;
   readonly #answerError: ProxyErrorAnswerer;
+  readonly #proxyHeader: string;
 
-  constructor(options: { log: Logger; holdTimeoutMs: number; upstreamTimeoutMs: number; observer?: ProxyObserver; answerError?: ProxyErrorAnswerer }) {
+  /** `proxyHeader`: the sign-in proxy's header (AUTH_PROXY_HEADER), never passed on to a worker. */
+  constructor(options: { log: Logger; holdTimeoutMs: number; upstreamTimeoutMs: number; proxyHeader: string; observer?: ProxyObserver; answerError?: ProxyErrorAnswerer }) {
     this.#answerError = options.answerError ?? jsonAnswer;
+    this.#proxyHeader = options.proxyHeader.toLowerCase();
     this.#log = options.log;
     this.#holdTimeoutMs = options.holdTimeoutMs;
     this.#upstreamTimeoutMs = options.upstreamTimeoutMs;
@@ -59,18 +78,22 @@ export class WorkerProxy {
     this.#upstreams = new Upstreams({ headersTimeoutMs: options.upstreamTimeoutMs });
   }
 
-  /** `path` is what the worker sees (prefix stripped); `prefix` becomes `X-Forwarded-Prefix`. `extra`: headers
-   *  the supervisor adds (who is asking), and a body it already read (to decide on it). */
-  forward(req: IncomingMessage, res: ServerResponse, worker: Admission, path: string, prefix: string, extra: { headers?: string[]; body?: Buffer } = {}): void {
+  forward(options: ForwardOptions): void {
+    const { req, res, worker, path, prefix, json } = options;
     const onResult = this.#observer.onResult;
     if (onResult) {
       const started = performance.now();
       res.once('close', () => onResult(worker.name, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000));
     }
-    const headers = forwardedHeaders(req, prefix);
-    if (extra.headers) headers.push(...extra.headers);
-    const request: Forwarded = { req, res, worker, path, headers, body: extra.body };
-    if (extra.body) {
+    let headers = forwardedHeaders(req, prefix, this.#proxyHeader);
+    if (options.headers) headers.push(...options.headers);
+    if (json) {
+      // The body the supervisor decided on goes out instead of the client's bytes, framed anew.
+      headers = withoutFraming(headers);
+      headers.push('content-type', 'application/json', 'content-length', String(json.length));
+    }
+    const request: Forwarded = { req, res, worker, path, headers, body: json };
+    if (json) {
       this.#start(request);
       return;
     }
@@ -270,4 +293,14 @@ export function readBody(req: IncomingMessage): Promise<Buffer | null> {
       if (!req.complete) resolve(null);
     });
   });
+}
+
+/** A header list without the body's framing and type (a new body gets its own). */
+function withoutFraming(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    if (name !== 'content-length' && name !== 'content-type' && name !== 'transfer-encoding') out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
 }

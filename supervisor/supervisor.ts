@@ -27,6 +27,9 @@ export interface SupervisorOptions {
   /** Backoff timing after a crash (tests shorten it). */
   backoff?: LifecycleOptions['backoff'];
   onWorkerEvent?(name: string, event: WorkerEvent): void;
+  /** Whether the person a worker names (`by`: a user's name, `local` or `SUPERVISOR_TOKEN`) may make `handle`
+   *  the current profile: a worker's switch message is carried out only then. */
+  maySwitch(by: string, handle: Handle): boolean;
 }
 
 /** The hub (docs/architecture.md, "The reconcile loop"): reads the desired state from the files and the
@@ -277,7 +280,11 @@ export class Supervisor {
 
   #onWorkerMessage(from: WorkerSpec, message: WorkerMessage): void {
     if (message.type === 'switch') {
-      this.#o.log.info({ by: handleOf(from), handle: message.handle }, 'switch requested by a worker');
+      if (!this.#o.maySwitch(message.by, message.handle)) {
+        this.#o.log.warn({ worker: handleOf(from), by: message.by, handle: message.handle }, 'a worker asked for a switch that the person it names may not make; ignored');
+        return;
+      }
+      this.#o.log.info({ worker: handleOf(from), by: message.by, handle: message.handle }, 'switch requested by a worker');
       void this.switchTo(message.handle);
     }
   }

@@ -2,36 +2,54 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { errorBody } from '../shared/api-error.ts';
+import { writeRawAnswer } from '../shared/http-server.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { Admission, Refusal } from './admission.ts';
-import { http } from '../shared/cjs-imports.ts';
+import type { Admission } from './admission.ts';
+import { upgradeHeaders } from './forwarded-headers.ts';
+
+/** One WebSocket upgrade to forward. */
+export interface UpgradeOptions {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  worker: Admission;
+  /** What the worker sees: the path and query, the route prefix stripped. */
+  path: string;
+  /** The route prefix (`/p/<h>`), sent as `X-Forwarded-Prefix`; empty for `/api/…`. */
+  prefix: string;
+  /** Headers the supervisor adds: who is asking. */
+  headers: string[];
+}
 
 /** WebSocket upgrades to `/p/<h>/…`, through http-proxy-3: a lease from the worker's admission (held while
  *  it starts, like any request) for as long as the connection lasts; when either side goes away, both
- *  sockets are closed and the lease is returned. */
+ *  sockets are closed and the lease is returned. The worker gets the same headers as for a request
+ *  (`forwarded-headers.ts`). */
 export class WebSocketProxy {
-  readonly #proxy = createProxyServer({ ws: true, xfwd: true });
+  readonly #proxy = createProxyServer({ ws: true, xfwd: false });
   readonly #log: Logger;
   readonly #holdTimeoutMs: number;
+  readonly #proxyHeader: string;
 
-  constructor(options: { log: Logger; holdTimeoutMs: number }) {
+  constructor(options: { log: Logger; holdTimeoutMs: number; proxyHeader: string }) {
     this.#log = options.log;
     this.#holdTimeoutMs = options.holdTimeoutMs;
+    this.#proxyHeader = options.proxyHeader.toLowerCase();
     this.#proxy.on('error', () => {}); // every call passes its own callback; this only guards against a crash
   }
 
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, worker: Admission, path: string, prefix: string): void {
+  upgrade(options: UpgradeOptions): void {
+    const { req, socket, head, worker } = options;
     socket.on('error', () => socket.destroy());
-    req.url = path;
-    if (prefix) req.headers['x-forwarded-prefix'] = prefix;
-    else delete req.headers['x-forwarded-prefix'];
+    req.headers = upgradeHeaders(req, options.prefix, this.#proxyHeader, options.headers);
+    req.url = options.path;
     const gone = new AbortController();
     const onClose = () => gone.abort();
     socket.once('close', onClose);
     void worker.acquire(this.#holdTimeoutMs, gone.signal).then((result) => {
       socket.off('close', onClose);
       if (!result.ok) {
-        if (!gone.signal.aborted) refuse(socket, result);
+        if (!gone.signal.aborted) writeRawAnswer(socket, result.status, errorBody(result.code, result.message, result.extra), { 'retry-after': String(result.retryAfterSeconds) });
         return;
       }
       if (socket.destroyed) {
@@ -46,13 +64,4 @@ export class WebSocketProxy {
       });
     });
   }
-}
-
-/** The 503 of a worker that will not come, on the raw socket of an upgrade request. */
-function refuse(socket: Duplex, refusal: Refusal): void {
-  const body = JSON.stringify(errorBody(refusal.code, refusal.message, refusal.extra));
-  socket.end(
-    `HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nretry-after: ${refusal.retryAfterSeconds}\r\nconnection: close\r\n\r\n${body}`,
-  );
 }

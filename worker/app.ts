@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import { useBaseMiddleware } from '../shared/koa-base.ts';
-import { SHARED_UI_ASSETS, staticAssets } from '../shared/static-assets.ts';
+import { SHARED_UI_ASSETS, assetsFor, staticAssets } from '../shared/static-assets.ts';
+import { useRoutes } from '../shared/route-access.ts';
 import type { WorkerDeps } from './deps.ts';
 import { healthRoutes } from './routes/health.ts';
 import { profileRoutes } from './routes/profiles.ts';
@@ -12,22 +13,18 @@ import { sheetsRoutes } from './routes/sheets.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { eventRoutes } from './routes/events.ts';
 import { workRoutes } from './routes/work.ts';
-import { workerAccess } from './access.ts';
+import type { WorkerAccess } from './access.ts';
 import { workerPageFrame } from './page-frame.ts';
 
-export function createWorkerApp(deps: WorkerDeps): Koa {
+/** One profile's Koa app. Every route declares who may use it (`allow(…)`); `access` says who is asking
+ *  and judges the declarations. */
+export function createWorkerApp(deps: WorkerDeps, access: WorkerAccess): Koa {
   const app = new Koa();
   app.proxy = deps.supervised;
   useBaseMiddleware(app, deps.log, workerPageFrame(deps.handle));
-  app.use(workerAccess(deps));
-  app.use(
-    staticAssets({
-      '/': 'worker/public/settings.html',
-      ...SHARED_UI_ASSETS,
-      '/assets/settings.js': 'worker/public/settings.js',
-    }),
-  );
-  const routers = [
+  app.use(access.middleware());
+  useRoutes(app, access.judge, [
+    staticAssets(assetsFor({ '/': 'worker/public/settings.html', ...SHARED_UI_ASSETS, '/assets/settings.js': 'worker/public/settings.js' }, { action: 'use', handle: 'own' })),
     healthRoutes(deps),
     profileRoutes(deps),
     credentialRoutes(deps),
@@ -38,10 +35,6 @@ export function createWorkerApp(deps: WorkerDeps): Koa {
     sessionRoutes(deps),
     eventRoutes(deps),
     workRoutes(deps),
-  ];
-  for (const router of routers) {
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
+  ]);
   return app;
 }

@@ -8,6 +8,8 @@ import { ProfileStore } from '../shared/profile-store.ts';
 import { answerClientErrors, closeGracefully, listen } from '../shared/http-server.ts';
 import { isSupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
 import { createWorkerApp } from './app.ts';
+import { WorkerAccess } from './access.ts';
+import { takeSecretsFromEnvironment } from '../shared/internal-secret.ts';
 import { WorkerEvents } from './events.ts';
 import { eventSocket } from './events-socket.ts';
 import { trimMemoryWhenQuiet } from '../shared/memory-trim.ts';
@@ -38,6 +40,9 @@ const configDir = resolveConfigDir();
 const { settings, warnings } = await loadSettingsOrExit(configDir, 'worker', (message) =>
   notify({ type: 'fatal', code: 'startup_failed', message }),
 );
+// The secrets this process was handed are read now and taken out of its environment: nothing it starts
+// (Chrome and what Chrome starts) inherits them.
+const internalSecret = takeSecretsFromEnvironment();
 const bootLog = createLogger({ level: settings.LOG_LEVEL });
 for (const warning of warnings) bootLog.warn(warning);
 
@@ -56,8 +61,9 @@ const profile = selection.handle
     })
   : null;
 const deps = { handle: selection.handle, store, settings, log, apiBase, notify, supervised, session, profile, events, restore: new RestoreState() };
-const app = createWorkerApp(deps);
-const upgrade = eventSocket(deps);
+const access = new WorkerAccess({ settings, secret: internalSecret, handle: selection.handle, log });
+const app = createWorkerApp(deps, access);
+const upgrade = eventSocket(deps, access);
 const createServer = () => {
   const server = http.createServer(app.callback());
   server.on('upgrade', upgrade);

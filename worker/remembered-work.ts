@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../shared/api-error.ts';
+import { originOf, passwordOrigin } from '../shared/blaze-config.ts';
 import type { WorkerDeps } from './deps.ts';
 import type { ProfileServices } from './profile-services.ts';
 import type { CsvReport } from './mis/csv-report.ts';
@@ -57,6 +58,11 @@ export async function loginToMis(deps: WorkerDeps, profile: ProfileServices, wor
     throw new ApiError(409, 'mis_credentials_missing', `save the MIS username and password for this profile first (MIS / Blaze on its page, or POST ${deps.apiBase}/save-profile-credentials)`);
   }
   const misUrl = config.mis_url || deps.settings.MIS_URL;
+  // The password goes only to the site it was saved for (a MIS_URL changed since is another site).
+  const passwordFor = passwordOrigin(config, 'mis', deps.settings);
+  if (originOf(misUrl) !== passwordFor) {
+    throw new ApiError(409, 'password_required', `the MIS password of this profile was saved for ${passwordFor}, and the MIS is now ${originOf(misUrl)}: save the password again for it (MIS / Blaze on the profile's page, or POST ${deps.apiBase}/save-profile-credentials with mis_password)`);
+  }
   const startsChrome = !profile.browser.ready;
   work.stage(startsChrome ? 'starting Chrome' : 'using the open Chrome');
   // Cancelled, it leaves things as they were: a Chrome it started is closed again.
@@ -67,7 +73,7 @@ export async function loginToMis(deps: WorkerDeps, profile: ProfileServices, wor
     page = await profile.browser.page(work.signal);
     profile.browser.setMis({ state: 'signing-in', url: misUrl, error: null });
     try {
-      misLogin = await profile.mis.login(page, misUrl, config.mis_username, config.mis_password, work);
+      misLogin = await profile.mis.login(page, { url: misUrl, username: config.mis_username, password: config.mis_password, passwordFor }, work);
     } catch (error) {
       profile.browser.setMis(work.cancelled ? null : { state: 'failed', url: misUrl, error: (error as Error).message });
       throw error;

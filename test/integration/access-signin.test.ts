@@ -87,7 +87,7 @@ test('the access matrix: every route family × anonymous, another person, the ow
   };
   const routes: { name: string; method: string; path: string; body?: unknown; port?: number; expect: Record<string, number> }[] = [
     { name: 'worker API via /p/<h>/', method: 'GET', path: '/p/a/api/get-credentials', expect: { anonymous: 401, other: 403, owner: 200, admin: 200, token: 200, revoked: 401, 'supervisor token': 200 } },
-    { name: 'worker API write via /p/<h>/', method: 'POST', path: '/p/a/api/save-profile-credentials', body: { mis_url: 'https://mis.example/daily-discount' }, expect: { anonymous: 401, other: 403, owner: 200, admin: 200, token: 200, revoked: 401, 'supervisor token': 200 } },
+    { name: 'worker API write via /p/<h>/', method: 'POST', path: '/p/a/api/save-profile-credentials', body: { google_sheet_url: 'https://docs.google.com/spreadsheets/d/matrix' }, expect: { anonymous: 401, other: 403, owner: 200, admin: 200, token: 200, revoked: 401, 'supervisor token': 200 } },
     { name: 'unprefixed /api/…', method: 'GET', path: '/api/get-credentials', expect: { anonymous: 401, other: 200, owner: 200, admin: 200, token: 200, revoked: 401, 'supervisor token': 200 } },
     { name: 'supervisor API, one worker', method: 'GET', path: '/supervisor/api/workers/a', expect: { anonymous: 401, other: 403, owner: 200, admin: 200, token: 200, revoked: 401, 'supervisor token': 200 } },
     { name: 'supervisor API, the global current profile', method: 'POST', path: '/supervisor/api/current', body: { handle: 'a' }, expect: { anonymous: 401, other: 403, owner: 403, admin: 200, token: 403, revoked: 401, 'supervisor token': 200 } },

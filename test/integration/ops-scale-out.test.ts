@@ -78,7 +78,7 @@ test('two supervisor shards behind nginx, one Redis', { timeout: 90_000 }, async
 
   const nginxPort = await freePort();
   const template = await fs.readFile(path.join(PROJECT_ROOT, 'deploy', 'nginx', 'tat-mis.conf.template'), 'utf8');
-  const site = template.replaceAll('{{SHARDS_CONF}}', shardsConf).replaceAll('{{LISTEN}}', `127.0.0.1:${nginxPort}`);
+  const site = template.replaceAll('{{SHARDS_CONF}}', shardsConf).replaceAll('{{LISTEN}}', `127.0.0.1:${nginxPort}`).replaceAll('{{AUTH_PROXY_HEADER}}', 'X-Forwarded-User');
   assert.doesNotMatch(site, /\{\{[A-Z_]+\}\}/, 'every placeholder filled');
   const siteConf = path.join(work, 'tat-mis.conf');
   await fs.writeFile(siteConf, site);

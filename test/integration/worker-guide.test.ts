@@ -144,6 +144,8 @@ test('save-profile-credentials with the guide\'s exact body stores it', async ()
     mis_username: 'nick@theartisttree.com',
     mis_password: PASSWORD,
     blaze_api_url: 'https://api.blaze.me',
+    // the site the password was saved for (the default MIS): it is typed nowhere else
+    mis_password_origin: 'https://mis.theartisttree.com',
   });
   assert.equal(await mode(config.file('blaze_configs/blaze_config_nick.tat.json')), 0o600);
 });

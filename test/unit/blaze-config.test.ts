@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlazeConfigPatchSchema, normaliseBlazeConfig, publicBlazeConfig } from '../../shared/blaze-config.ts';
+import { BlazeConfigPatchSchema, PasswordOriginError, applyBlazePatch, normaliseBlazeConfig, passwordOrigin, publicBlazeConfig } from '../../shared/blaze-config.ts';
 
 const flat = {
   mis_username: 'nick@theartisttree.com',
@@ -111,4 +111,37 @@ test('the patch schema rejects non-http URLs and non-strings', () => {
   rejects({ mis_url: 'not a url' }, 'mis_url');
   rejects({ mis_username: 5 }, 'mis_username');
   rejects({ mis_password: null }, 'mis_password');
+});
+
+const DEFAULTS = { MIS_URL: 'https://mis.theartisttree.com/daily-discount', BLAZE_API_URL: 'https://api.blaze.me' };
+
+test('a password goes only where it was saved for: another origin needs it again, in the same request', () => {
+  const saved = applyBlazePatch({}, { mis_username: 'nick', mis_password: 'secret-1' }, DEFAULTS);
+  assert.equal(saved.mis_password_origin, 'https://mis.theartisttree.com');
+  // the same site, another page or path: fine
+  assert.equal(applyBlazePatch(saved, { mis_url: 'https://mis.theartisttree.com/other' }, DEFAULTS).mis_password, 'secret-1');
+  // another origin alone — another host, port or scheme, or the default moved away by an empty URL — refused
+  for (const mis_url of ['https://evil.example/login', 'http://mis.theartisttree.com/daily-discount', 'https://mis.theartisttree.com:8443/x', 'https://mis.theartisttree.com.evil.example/']) {
+    assert.throws(() => applyBlazePatch(saved, { mis_url }, DEFAULTS), (e: unknown) => e instanceof PasswordOriginError && e.field === 'mis_password' && /send the password again/.test(e.message), mis_url);
+  }
+  const moved = applyBlazePatch({ ...saved, mis_url: 'https://mis.theartisttree.com/x' }, {}, DEFAULTS);
+  assert.throws(() => applyBlazePatch(moved, { mis_url: '' }, { ...DEFAULTS, MIS_URL: 'https://elsewhere.example/' }), PasswordOriginError);
+  // with the password again: saved for the new origin
+  const again = applyBlazePatch(saved, { mis_url: 'https://mis2.example/daily', mis_password: 'secret-2' }, DEFAULTS);
+  assert.equal(again.mis_password_origin, 'https://mis2.example');
+  assert.equal(passwordOrigin(again, 'mis', DEFAULTS), 'https://mis2.example');
+  // no password saved: nothing to protect
+  assert.equal(applyBlazePatch({ mis_username: 'x' }, { mis_url: 'https://anywhere.example/' }, DEFAULTS).mis_url, 'https://anywhere.example/');
+  // the Blaze password alike
+  const blaze = applyBlazePatch({}, { blaze_password: 'b-1' }, DEFAULTS);
+  assert.throws(() => applyBlazePatch(blaze, { blaze_api_url: 'https://api.evil.example' }, DEFAULTS), (e: unknown) => e instanceof PasswordOriginError && e.field === 'blaze_password');
+  // a file from before origins were kept: the origin of the URL it names
+  assert.equal(passwordOrigin({ mis_password: 'old', mis_url: 'https://old.example/x' }, 'mis', DEFAULTS), 'https://old.example');
+  assert.throws(() => applyBlazePatch({ mis_password: 'old', mis_url: 'https://old.example/x' }, { mis_url: 'https://evil.example/' }, DEFAULTS), PasswordOriginError);
+});
+
+test('the origins are the worker\'s: a save request cannot set them, and they are never shown', () => {
+  assert.equal(BlazeConfigPatchSchema.safeParse({ mis_password_origin: 'https://evil.example' }).success, false);
+  const shown = publicBlazeConfig({ mis_password: 'x', mis_password_origin: 'https://mis.example' });
+  assert.ok(!('mis_password_origin' in shown));
 });

@@ -137,8 +137,8 @@ test('proxy: a held request is answered once the worker is ready; a hold that ti
   const workerPort = await listening(worker);
   const a = admission();
   a.hold();
-  const proxy = new WorkerProxy({ log: createLogger({ level: 'silent' }), holdTimeoutMs: 300, upstreamTimeoutMs: 5000 });
-  const front = http.createServer((req, res) => proxy.forward(req, res, a, req.url!.replace(/^\/p\/nick\.tat/, ''), '/p/nick.tat'));
+  const proxy = new WorkerProxy({ log: createLogger({ level: 'silent' }), holdTimeoutMs: 300, upstreamTimeoutMs: 5000, proxyHeader: 'x-forwarded-user' });
+  const front = http.createServer((req, res) => proxy.forward({ req, res, worker: a, path: req.url!.replace(/^\/p\/nick\.tat/, ''), prefix: '/p/nick.tat' }));
   const frontPort = await listening(front);
   t.after(() => {
     front.close();

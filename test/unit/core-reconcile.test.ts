@@ -102,6 +102,7 @@ async function withSupervisor(profiles: string[], fn: (h: Harness) => Promise<vo
     logDestination: { write() {} },
     pinned: null,
     backoff: { baseDelayMs: 200, maxDelayMs: 400 },
+    maySwitch: () => true,
   });
   const state = (name: string) => supervisor.list().find((w) => w.name === name)?.state;
   const waitState = async (name: string, wanted: string) => {

@@ -8,8 +8,10 @@ import { createLogger } from '../../shared/logger.ts';
 import { ProfileStore } from '../../shared/profile-store.ts';
 import { loadSettings } from '../../shared/settings.ts';
 import type { Handle } from '../../shared/handle.ts';
-import type { Identities } from '../../supervisor/identity.ts';
+import { Gate } from '../../supervisor/access/gate.ts';
+import { Identities } from '../../supervisor/access/identity.ts';
 import { LandingPages } from '../../supervisor/landing-pages.ts';
+import { UserStore } from '../../shared/users.ts';
 
 const silent = createLogger({ level: 'silent' });
 const from = (remoteAddress: string, headers: Record<string, string> = {}) => ({ socket: { remoteAddress }, headers, url: '/p/a/x', method: 'GET' }) as unknown as IncomingMessage;
@@ -17,7 +19,8 @@ const from = (remoteAddress: string, headers: Record<string, string> = {}) => ({
 async function pagesFor(env: Record<string, string> = {}) {
   const config = await makeConfigDir({ profiles: ['a'] });
   const { settings } = await loadSettings(config.dir, env);
-  const pages = new LandingPages({ store: new ProfileStore(config.dir, silent), settings, identities: {} as Identities });
+  const gate = new Gate({ identities: new Identities({ settings, users: new UserStore(`${config.dir}/users.json`), signIns: null }), log: silent });
+  const pages = new LandingPages({ store: new ProfileStore(config.dir, silent), settings, mayDo: (req, action, handle) => gate.mayDo(req, action, handle) });
   return { config, pages };
 }
 

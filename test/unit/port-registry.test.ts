@@ -245,7 +245,7 @@ test('supervisor: a profile whose port is taken moves, ports.json holds the new 
   const store = new ProfileStore(config.dir, silent);
   const busy = new Set([7001, 7003]); // another program holds a's port and the one after b's
   const ports = await PortRegistry.load(store.paths.ports, settings.WORKER_BASE_PORT, [settings.PORT], silent, { isFree: async (port) => !busy.has(port) });
-  const supervisor = new Supervisor({ settings, store, ports, spawn: spawner.spawn, log: silent, logDestination: { write() {} }, pinned: null, backoff: { baseDelayMs: 200, maxDelayMs: 400 } });
+  const supervisor = new Supervisor({ settings, store, ports, spawn: spawner.spawn, log: silent, logDestination: { write() {} }, pinned: null, backoff: { baseDelayMs: 200, maxDelayMs: 400 }, maySwitch: () => true });
   try {
     spawner.behaviour.set('a', 'hang');
     await supervisor.reconcile();

@@ -173,11 +173,13 @@ test('writeLastProfile / readLastProfile round trip', () =>
     assert.equal(await store.readLastProfile(), 'nick.tat');
   }));
 
+const URLS = { MIS_URL: 'https://mis.example/daily-discount', BLAZE_API_URL: 'https://api.blaze.me' };
+
 test('mergeBlazeConfig creates a flat secret file and merges later patches', () =>
   withStore(['nick.tat'], async ({ config, store }) => {
-    await store.mergeBlazeConfig('nick.tat', { mis_username: 'nick', mis_password: 'p1' });
-    const merged = await store.mergeBlazeConfig('nick.tat', { blaze_api_url: 'https://api.blaze.me', mis_password: 'p2' });
-    const expected = { mis_username: 'nick', mis_password: 'p2', blaze_api_url: 'https://api.blaze.me' };
+    await store.mergeBlazeConfig('nick.tat', { mis_username: 'nick', mis_password: 'p1' }, URLS);
+    const merged = await store.mergeBlazeConfig('nick.tat', { blaze_api_url: 'https://api.blaze.me', mis_password: 'p2' }, URLS);
+    const expected = { mis_username: 'nick', mis_password: 'p2', blaze_api_url: 'https://api.blaze.me', mis_password_origin: 'https://mis.example' };
     assert.deepEqual(merged, expected);
     assert.deepEqual(await config.readJson('blaze_configs/blaze_config_nick.tat.json'), expected);
     assert.equal((await fs.stat(config.file('blaze_configs/blaze_config_nick.tat.json'))).mode & 0o777, 0o600);
@@ -191,13 +193,15 @@ test('mergeBlazeConfig rewrites a legacy nested file flat', () =>
       blaze: { email: 'nick@blaze.me', password: 'old-blaze' },
       google_sheet: { default_url: 'https://docs.google.com/spreadsheets/d/abc' },
     });
-    await store.mergeBlazeConfig('nick.tat', { mis_password: 'new-mis' });
+    await store.mergeBlazeConfig('nick.tat', { mis_password: 'new-mis' }, URLS);
     assert.deepEqual(await config.readJson('blaze_configs/blaze_config_nick.tat.json'), {
       mis_username: 'nick@theartisttree.com',
       mis_password: 'new-mis',
       blaze_email: 'nick@blaze.me',
       blaze_password: 'old-blaze',
       google_sheet_url: 'https://docs.google.com/spreadsheets/d/abc',
+      mis_password_origin: 'https://mis.example',
+      blaze_password_origin: 'https://api.blaze.me',
     });
   }));
 
@@ -207,7 +211,7 @@ test('mergeBlazeConfig on a corrupt file throws CorruptFileError and leaves the 
     await fs.mkdir(config.file('blaze_configs'), { recursive: true });
     const corrupt = '{"mis_username": "nick", "mis_password": "half-writ';
     await fs.writeFile(file, corrupt);
-    await assert.rejects(store.mergeBlazeConfig('nick.tat', { mis_username: 'other' }), (error: unknown) => {
+    await assert.rejects(store.mergeBlazeConfig('nick.tat', { mis_username: 'other' }, URLS), (error: unknown) => {
       assert.ok(error instanceof CorruptFileError);
       assert.equal(error.file, 'blaze_configs/blaze_config_nick.tat.json');
       return true;
@@ -223,8 +227,12 @@ test('mergeBlazeConfig on a corrupt file throws CorruptFileError and leaves the 
 test('concurrent mergeBlazeConfig calls lose no field', () =>
   withStore(['nick.tat'], async ({ config, store }) => {
     const keys = ['mis_username', 'mis_password', 'blaze_email', 'blaze_password'] as const;
-    await Promise.all(keys.map((k) => store.mergeBlazeConfig('nick.tat', { [k]: `v-${k}` })));
-    assert.deepEqual(await config.readJson('blaze_configs/blaze_config_nick.tat.json'), Object.fromEntries(keys.map((k) => [k, `v-${k}`])));
+    await Promise.all(keys.map((k) => store.mergeBlazeConfig('nick.tat', { [k]: `v-${k}` }, URLS)));
+    assert.deepEqual(await config.readJson('blaze_configs/blaze_config_nick.tat.json'), {
+      ...Object.fromEntries(keys.map((k) => [k, `v-${k}`])),
+      mis_password_origin: 'https://mis.example',
+      blaze_password_origin: 'https://api.blaze.me',
+    });
   }));
 
 test('ensureBlazeConfig creates an empty config but keeps an existing one', () =>

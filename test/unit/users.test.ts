@@ -24,8 +24,9 @@ test('a password is kept as a scrypt hash and checked against it; short ones are
     assert.ok(!text.includes('correct horse'), 'no password in the file');
     assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
     const lisa = store.find('lisa')!;
-    assert.equal(await store.verifyPassword(lisa, 'correct horse'), true);
-    assert.equal(await store.verifyPassword(lisa, 'correct horsE'), false);
+    assert.equal((await store.authenticate('lisa', 'correct horse'))?.name, 'lisa');
+    assert.equal(await store.authenticate('lisa', 'correct horsE'), null);
+    assert.equal(await store.authenticate('nobody', 'correct horse'), null, 'an unknown name is checked against a hash too, and fails');
     await assert.rejects(store.add('bob', { password: 'short' }), (e: unknown) => e instanceof UserError && e.code === 'password_too_short');
     await assert.rejects(store.add('lisa', { password: 'another pass' }), (e: unknown) => e instanceof UserError && e.code === 'user_exists');
     assert.deepEqual(viewOf(lisa), { name: 'lisa', admin: false, profiles: ['lisa.tat'], current: 'lisa.tat', has_password: true, tokens: [] });

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { ApiError } from '../../shared/api-error.ts';
 import { ensureDir } from '../../shared/json-file.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { findChrome } from './chrome-path.ts';
+import { chromeEnvironment, findChrome } from './chrome-path.ts';
 
 export interface BrowserSessionOptions {
   chromePath: string | undefined;
@@ -166,6 +166,8 @@ export class BrowserSession {
         timeout: 30_000,
         defaultViewport: { width: 1366, height: 900 },
         downloadBehavior: { policy: 'allow', downloadPath: this.#o.downloadsDir },
+        // Chrome and everything it starts get what a browser needs of the environment, nothing else.
+        env: chromeEnvironment(process.env),
         signal: launching.signal,
       });
     } catch (error) {

@@ -24,3 +24,12 @@ function isExecutable(file: string): boolean {
     return false;
   }
 }
+
+/** What Chrome may see of the worker's environment: where things are (PATH, HOME, the temp and XDG dirs),
+ *  the language and time zone, the display and the session bus. Never a secret: every other variable stays
+ *  behind, whatever it is called. */
+const CHROME_VARIABLES = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|DISPLAY|WAYLAND_DISPLAY|XAUTHORITY|XDG_[A-Z_]+|FONTCONFIG_[A-Z_]+|DBUS_SESSION_BUS_ADDRESS)$/;
+
+export function chromeEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => CHROME_VARIABLES.test(entry[0]) && entry[1] !== undefined));
+}

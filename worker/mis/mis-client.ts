@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { ApiError } from '../../shared/api-error.ts';
+import { originOf } from '../../shared/blaze-config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Work } from '../work-in-progress.ts';
 import { timestamp } from './csv-report.ts';
@@ -30,8 +31,10 @@ export class MisClient {
     this.#apiBase = apiBase;
   }
 
-  /** Opens the MIS and logs in unless the profile's Chrome session already is. */
-  async login(page: Page, misUrl: string, username: string, password: string, work: Work): Promise<'logged_in' | 'already_logged_in'> {
+  /** Opens the MIS and logs in unless the profile's Chrome session already is. The password is typed only
+   *  into a page of the origin it was saved for (`passwordFor`), wherever the MIS may have sent Chrome. */
+  async login(page: Page, sign: { url: string; username: string; password: string; passwordFor: string }, work: Work): Promise<'logged_in' | 'already_logged_in'> {
+    const { url: misUrl, username, password } = sign;
     const signal = work.signal;
     work.stage('opening the MIS');
     // A cancel while a page hangs: stop loading it, so Chrome is free for what comes next.
@@ -49,6 +52,10 @@ export class MisClient {
       } catch {
         work.throwIfCancelled();
         throw new ApiError(502, 'mis_login_failed', `the page at ${misUrl} shows neither the MIS login form nor the daily discount table: ${CHECK_FIX}`);
+      }
+      const at = originOf(page.url());
+      if (at !== sign.passwordFor) {
+        throw new ApiError(502, 'mis_login_failed', `the MIS sent Chrome to ${at} to sign in; the MIS password saved for ${sign.passwordFor} is typed nowhere else: ${CHECK_FIX}`);
       }
       work.stage('signing in');
       await page.locator(EMAIL).fill(username, { signal });

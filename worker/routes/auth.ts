@@ -1,4 +1,5 @@
-import { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import type { Context } from 'koa';
 import { ApiError } from '../../shared/api-error.ts';
 import { isNavigation, PAGE_HEADERS, renderPage, type PageContent } from '../../shared/html-page.ts';
@@ -12,10 +13,11 @@ import { WORK_LIMITS_MS, type Work } from '../work-in-progress.ts';
  *  person: the sign-in under way is a piece of work (`google-connect`) that the profile page follows, and
  *  that ends with the callback, a cancel, or the link's expiry. */
 export function authRoutes(deps: WorkerDeps): Router {
-  const router = new Router({ prefix: '/api/auth/google' });
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
   const frame = workerPageFrame(deps.handle);
 
-  router.post('/', async (ctx) => {
+  router.post('/api/auth/google', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     const authUrl = await profile.google.authUrl();
     connecting(profile).stage('waiting for you to allow access in the Google tab');
@@ -27,7 +29,7 @@ export function authRoutes(deps: WorkerDeps): Router {
     };
   });
 
-  router.get('/callback', async (ctx) => {
+  router.get('/api/auth/google/callback', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     const { code, state, error } = ctx.query;
     const work = profile.work.find({ name: 'google-connect' });

@@ -1,17 +1,19 @@
-import { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import { requireProfile, type WorkerDeps } from '../deps.ts';
 import { forgetBrowser, loginToMis } from '../remembered-work.ts';
 
 /** This profile's Chrome and the MIS login. */
 export function browserRoutes(deps: WorkerDeps): Router {
-  const router = new Router({ prefix: '/api' });
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
 
-  router.get('/browser-status', async (ctx) => {
+  router.get('/api/browser-status', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     ctx.body = { success: true, ...profile.browser.status(), automation: profile.automation.running };
   });
 
-  router.post('/init-all', async (ctx) => {
+  router.post('/api/init-all', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     const result = await profile.automation.run('init-all', (work) => loginToMis(deps, profile, work), {
       done: (r) => (r.mis_login === 'already_logged_in' ? 'Chrome is open; the MIS session was still logged in.' : 'Chrome is open and logged into the MIS.'),
@@ -19,7 +21,7 @@ export function browserRoutes(deps: WorkerDeps): Router {
     ctx.body = { success: true, browser_ready: true, mis_login: result.mis_login, mis_url: result.mis_url };
   });
 
-  router.post('/browser/close', async (ctx) => {
+  router.post('/api/browser/close', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     // Closing Chrome ends what it was doing: an automation under way is cancelled first, not waited for.
     const running = profile.automation.running;

@@ -1,6 +1,7 @@
-import { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import { ApiError } from '../../shared/api-error.ts';
-import { BlazeConfigPatchSchema, publicBlazeConfig } from '../../shared/blaze-config.ts';
+import { BlazeConfigPatchSchema, PasswordOriginError, publicBlazeConfig } from '../../shared/blaze-config.ts';
 import { CorruptFileError } from '../../shared/profile-store.ts';
 import { readJson } from '../../shared/json-body.ts';
 import type { Handle } from '../../shared/handle.ts';
@@ -11,7 +12,8 @@ import { shownPath } from '../../shared/paths.ts';
 
 /** MIS/Blaze credentials of this worker's profile. Passwords go in, never out. */
 export function credentialRoutes(deps: WorkerDeps): Router {
-  const router = new Router({ prefix: '/api' });
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
 
   const ownHandle = (): Handle => {
     if (deps.handle === null) {
@@ -20,7 +22,7 @@ export function credentialRoutes(deps: WorkerDeps): Router {
     return deps.handle;
   };
 
-  router.get('/get-credentials', async (ctx) => {
+  router.get('/api/get-credentials', OWN, async (ctx) => {
     const handle = ownHandle();
     const config = await deps.store.readBlazeConfig(handle);
     const { blaze_config } = await profileFiles(deps.store, handle, deps.apiBase);
@@ -35,7 +37,7 @@ export function credentialRoutes(deps: WorkerDeps): Router {
     };
   });
 
-  router.post('/blaze-config/replace-damaged', async (ctx) => {
+  router.post('/api/blaze-config/replace-damaged', OWN, async (ctx) => {
     const handle = ownHandle();
     const aside = await deps.store.setAsideDamagedBlazeConfig(handle);
     if (!aside) throw new ApiError(409, 'invalid_state', 'the MIS / Blaze settings file is not damaged: nothing was replaced');
@@ -44,14 +46,15 @@ export function credentialRoutes(deps: WorkerDeps): Router {
     ctx.body = { success: true, handle, kept, message: `the damaged file was kept as ${kept}; the settings are empty now: fill them in and save` };
   });
 
-  router.post('/save-profile-credentials', async (ctx) => {
+  router.post('/api/save-profile-credentials', OWN, async (ctx) => {
     const handle = ownHandle();
     const patch = await readJson(ctx, BlazeConfigPatchSchema);
     let saved;
     try {
-      saved = await deps.store.mergeBlazeConfig(handle, patch);
+      saved = await deps.store.mergeBlazeConfig(handle, patch, deps.settings);
     } catch (error) {
       if (error instanceof CorruptFileError) throw new ApiError(409, 'corrupt_file', error.message, { file: error.file });
+      if (error instanceof PasswordOriginError) throw new ApiError(409, 'password_required', error.message, { field: error.field });
       throw error;
     }
     deps.log.info({ user: (ctx.state.who as Who).user, fields: Object.keys(patch) }, 'credentials saved');

@@ -1,4 +1,5 @@
-import { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import { openSse } from '../../shared/sse-stream.ts';
 import type { WorkerDeps } from '../deps.ts';
 import type { WorkerEvent } from '../events.ts';
@@ -7,8 +8,9 @@ import type { WorkerEvent } from '../events.ts';
  *  when the client goes or the worker stops: `shared/sse-stream.ts`). A WebSocket on the same path carries
  *  the same events: `worker/events-socket.ts`. */
 export function eventRoutes(deps: WorkerDeps): Router {
-  const router = new Router({ prefix: '/api' });
-  router.get('/events', (ctx) => {
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
+  router.get('/api/events', OWN, (ctx) => {
     const stream = openSse(ctx);
     const send = (event: WorkerEvent) => stream.send(event.type, JSON.stringify(event));
     stream.onEnd(deps.events.subscribe({ event: send, end: () => stream.end() }));

@@ -1,10 +1,12 @@
-import { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import { VERSION } from '../../shared/version.ts';
 import type { WorkerDeps } from '../deps.ts';
 
 export function healthRoutes(deps: WorkerDeps): Router {
-  const router = new Router();
-  router.get('/healthz', (ctx) => {
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
+  router.get('/healthz', OWN, (ctx) => {
     ctx.body = {
       success: true,
       status: 'ok',
@@ -17,7 +19,7 @@ export function healthRoutes(deps: WorkerDeps): Router {
     };
   });
   // The original's health shape, kept for its clients.
-  router.get('/health', (ctx) => {
+  router.get('/health', OWN, (ctx) => {
     ctx.body = { success: true, status: 'healthy', profile: deps.handle, version: VERSION, timestamp: new Date().toISOString() };
   });
   return router;

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import getRawBody from 'raw-body';
 import { z } from 'zod';
 import { ApiError } from '../../shared/api-error.ts';
@@ -22,9 +23,10 @@ const LoadSheetBody = z
 
 /** The MIS CSV (pulled through Chrome or uploaded) and the spreadsheet it is compared with. */
 export function misRoutes(deps: WorkerDeps): Router {
-  const router = new Router({ prefix: '/api/mis' });
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
 
-  router.post('/pull-csv', async (ctx) => {
+  router.post('/api/mis/pull-csv', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     const report = await profile.automation.run(
       'pull-csv',
@@ -39,7 +41,7 @@ export function misRoutes(deps: WorkerDeps): Router {
     ctx.body = { success: true, ...(await keepCsv(deps, profile, report)) };
   });
 
-  router.post('/upload-csv', async (ctx) => {
+  router.post('/api/mis/upload-csv', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     if (!CSV_TYPES.includes(ctx.request.type)) {
       throw new ApiError(415, 'unsupported_media_type', 'send the CSV as the request body with "Content-Type: text/csv"');
@@ -63,7 +65,7 @@ export function misRoutes(deps: WorkerDeps): Router {
     ctx.body = { success: true, ...(await keepCsv(deps, profile, report)) };
   });
 
-  router.get('/csv', async (ctx) => {
+  router.get('/api/mis/csv', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     const report = profile.csv.current ?? (await reloadCsv(deps, profile).catch(() => null));
     if (!report) throw new ApiError(404, 'not_found', `no MIS CSV loaded yet: pull one (POST ${deps.apiBase}/mis/pull-csv) or upload one (POST ${deps.apiBase}/mis/upload-csv)`);
@@ -71,7 +73,7 @@ export function misRoutes(deps: WorkerDeps): Router {
     ctx.body = { success: true, ...(await csv()).summarise(report, limit) };
   });
 
-  router.post('/load-sheet', async (ctx) => {
+  router.post('/api/mis/load-sheet', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     const body = await readJson(ctx, LoadSheetBody);
     const loaded = await profile.work.track('load-sheet', (work) => profile.sheets.load((body.spreadsheet_id ?? body.url)!, work), {

@@ -1,20 +1,24 @@
-import { Router } from '../../shared/cjs-imports.ts';
-import { z } from 'zod';
+import type { Context } from 'koa';
+import type { Router } from '../../shared/cjs-imports.ts';
 import { ApiError } from '../../shared/api-error.ts';
-import { readJson, requireHandle } from '../../shared/json-body.ts';
+import { requireHandle } from '../../shared/json-body.ts';
 import type { Handle } from '../../shared/handle.ts';
+import { NAMED_PROFILE_ROUTES as NAMED } from '../../shared/profile-routes.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import type { WorkerDeps } from '../deps.ts';
 import { profilePrefix } from '../../shared/profile-url.ts';
 import type { Who } from '../access.ts';
 import { profileFiles } from '../profile-files.ts';
 
-const HandleBody = z.object({ handle: z.unknown().optional() });
-
 /** The guide's profile API (README, "API"). Any worker may register, switch or delete any profile: they all
- *  act on the same config dir, and the supervisor follows the files. */
+ *  act on the same config dir, and the supervisor follows the files. The routes that name a profile come from
+ *  `shared/profile-routes.ts`, which the supervisor decides on too; their declarations read the body, and
+ *  the handlers take the handle the decision was made on. */
 export function profileRoutes(deps: WorkerDeps): Router {
   const { store } = deps;
-  const router = new Router({ prefix: '/api' });
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
+  const named = (ctx: Context) => requireHandle((ctx.state.body as { handle?: unknown }).handle);
 
   const credentialsMissing = (handle: Handle) => {
     const expected = store.relative(store.profilePaths(handle).credentials);
@@ -26,7 +30,7 @@ export function profileRoutes(deps: WorkerDeps): Router {
     );
   };
 
-  router.get('/profiles', async (ctx) => {
+  router.get('/api/profiles', allow({ action: 'signed-in' }), async (ctx) => {
     // With sign-in, a person sees only the profiles they may use (the supervisor says which).
     const grants = (ctx.state.who as Who).grants;
     const profiles = (await store.list()).filter((p) => grants === 'all' || grants.includes(p.handle));
@@ -37,7 +41,7 @@ export function profileRoutes(deps: WorkerDeps): Router {
     };
   });
 
-  router.get('/profile/current', async (ctx) => {
+  router.get('/api/profile/current', OWN, async (ctx) => {
     if (deps.handle === null) {
       ctx.body = { success: true, handle: null, has_credentials: false, authenticated: false, first_run: true };
       return;
@@ -47,12 +51,12 @@ export function profileRoutes(deps: WorkerDeps): Router {
   });
 
   // This profile's files, each readable or not, with the fix for one that is not (its page shows them).
-  router.get('/profile/files', async (ctx) => {
+  router.get('/api/profile/files', OWN, async (ctx) => {
     if (deps.handle === null) throw new ApiError(409, 'no_active_profile', 'no profile yet: register one first (POST /api/profile/register)');
     ctx.body = { success: true, handle: deps.handle, ...(await profileFiles(store, deps.handle, deps.apiBase)) };
   });
 
-  router.get('/profile/check-credentials/:handle', async (ctx) => {
+  router.get(NAMED.checkCredentials.path, allow(NAMED.checkCredentials.access), async (ctx) => {
     const handle = requireHandle(ctx.params.handle);
     ctx.body = {
       success: true,
@@ -62,9 +66,15 @@ export function profileRoutes(deps: WorkerDeps): Router {
     };
   });
 
-  router.post('/profile/register', async (ctx) => {
-    const handle = requireHandle((await readJson(ctx, HandleBody)).handle);
+  router.post(NAMED.register.path, allow(NAMED.register.access), async (ctx) => {
+    const handle = named(ctx);
     if (!(await store.hasCredentials(handle))) throw credentialsMissing(handle);
+    // What a deleted profile left under this handle goes only to someone it was granted to, or an admin.
+    const who = ctx.state.who as Who;
+    const kept = who.grants === 'all' || who.grants.includes(handle) ? [] : await store.keptFiles(handle);
+    if (kept.length > 0) {
+      throw new ApiError(403, 'forbidden', `"${handle}" was a profile before, and its files are kept (${kept.join(', ')}): only an admin, or someone it is granted to, may register it again`);
+    }
     if (!(await store.createPlaceholderToken(handle))) {
       throw new ApiError(409, 'profile_exists', `profile "${handle}" is already registered`);
     }
@@ -89,14 +99,15 @@ export function profileRoutes(deps: WorkerDeps): Router {
     };
   });
 
-  router.post('/profile/switch', async (ctx) => {
-    const handle = requireHandle((await readJson(ctx, HandleBody)).handle);
+  router.post(NAMED.switch.path, allow(NAMED.switch.access), async (ctx) => {
+    const handle = named(ctx);
     if (!(await store.isValid(handle))) {
       throw new ApiError(404, 'profile_not_found', `profile "${handle}" is not registered or its credentials file is missing`);
     }
     await store.writeLastProfile(handle);
-    deps.log.info({ user: (ctx.state.who as Who).user, target: handle }, 'switched current profile');
-    deps.notify({ type: 'switch', handle });
+    const who = ctx.state.who as Who;
+    deps.log.info({ user: who.user, target: handle }, 'switched current profile');
+    deps.notify({ type: 'switch', handle, by: who.user });
     ctx.body = {
       success: true,
       handle,
@@ -107,8 +118,8 @@ export function profileRoutes(deps: WorkerDeps): Router {
     };
   });
 
-  router.post('/profile/delete', async (ctx) => {
-    const handle = requireHandle((await readJson(ctx, HandleBody)).handle);
+  router.post(NAMED.delete.path, allow(NAMED.delete.access), async (ctx) => {
+    const handle = named(ctx);
     if (handle === deps.handle) {
       throw new ApiError(409, 'cannot_delete_active_profile', `"${handle}" is the profile this server runs; delete it from another profile or the dashboard`);
     }

@@ -1,4 +1,5 @@
-import { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import { z } from 'zod';
 import { ApiError } from '../../shared/api-error.ts';
 import { readJson } from '../../shared/json-body.ts';
@@ -10,26 +11,27 @@ const MAX_KEYS = 1000;
 /** The profile's persistent session as key/value JSON: what the pages remember between visits and what
  *  the worker keeps across restarts (the loaded spreadsheet, the last CSV). */
 export function sessionRoutes(deps: WorkerDeps): Router {
-  const router = new Router({ prefix: '/api/session' });
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
   const keyOf = (raw: string | undefined) => {
     if (!raw || !KEY.test(raw)) throw new ApiError(400, 'invalid_body', 'session keys are 1–128 letters, digits, dots, dashes or underscores');
     return raw;
   };
 
-  router.get('/', async (ctx) => {
+  router.get('/api/session', OWN, async (ctx) => {
     const keys = (await deps.session.keys()).sort();
     const values = Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await deps.session.get(k)] as const)));
     ctx.body = { success: true, backend: deps.session.backend.name, keys, values };
   });
 
-  router.get('/:key', async (ctx) => {
+  router.get('/api/session/:key', OWN, async (ctx) => {
     const key = keyOf(ctx.params.key);
     const value = await deps.session.get(key);
     if (value === undefined) throw new ApiError(404, 'not_found', `no session value "${key}"`);
     ctx.body = { success: true, key, value };
   });
 
-  router.put('/:key', async (ctx) => {
+  router.put('/api/session/:key', OWN, async (ctx) => {
     const key = keyOf(ctx.params.key);
     const { value } = await readJson(ctx, z.object({ value: z.json() }), 256 * 1024);
     if ((await deps.session.get(key)) === undefined && (await deps.session.keys()).length >= MAX_KEYS) {
@@ -39,12 +41,12 @@ export function sessionRoutes(deps: WorkerDeps): Router {
     ctx.body = { success: true, key, saved: true };
   });
 
-  router.delete('/:key', async (ctx) => {
+  router.delete('/api/session/:key', OWN, async (ctx) => {
     const key = keyOf(ctx.params.key);
     ctx.body = { success: true, key, deleted: await deps.session.delete(key) };
   });
 
-  router.delete('/', async (ctx) => {
+  router.delete('/api/session', OWN, async (ctx) => {
     ctx.body = { success: true, cleared: await deps.session.clear() };
   });
 

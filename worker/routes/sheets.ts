@@ -1,11 +1,13 @@
-import { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import { ApiError } from '../../shared/api-error.ts';
 import { requireProfile, type WorkerDeps } from '../deps.ts';
 
 export function sheetsRoutes(deps: WorkerDeps): Router {
-  const router = new Router({ prefix: '/api/sheets' });
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
 
-  router.get('/values', async (ctx) => {
+  router.get('/api/sheets/values', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     const { tab, range, spreadsheet_id: id } = ctx.query;
     if (typeof tab !== 'string' || tab === '' || tab.length > 200) throw new ApiError(400, 'invalid_body', 'give the tab name: ?tab=<name>&range=A1:D10');

@@ -1,4 +1,5 @@
-import { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
 import { z } from 'zod';
 import { ApiError } from '../../shared/api-error.ts';
 import { readJson } from '../../shared/json-body.ts';
@@ -13,15 +14,16 @@ const CancelBody = z.object({
 /** The work under way for this profile (its stage, how long it has run, the most it can take), and
  *  cancelling it. The pages follow it live through `/api/events` (`work` events). */
 export function workRoutes(deps: WorkerDeps): Router {
-  const router = new Router({ prefix: '/api/work' });
+  const router = strictRouter();
+  const OWN = allow({ action: 'use', handle: 'own' });
 
-  router.get('/', async (ctx) => {
+  router.get('/api/work', OWN, async (ctx) => {
     const profile = deps.profile?.loaded;
     ctx.body = { success: true, work: profile?.work.views ?? [] };
   });
 
   // Cancelled work answers `cancelled` to whoever started it; Chrome is free again within two seconds.
-  router.post('/cancel', async (ctx) => {
+  router.post('/api/work/cancel', OWN, async (ctx) => {
     const profile = await requireProfile(deps);
     // No body: whatever is running.
     const which = ctx.request.length || ctx.request.type ? await readJson(ctx, CancelBody) : {};

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { readJsonFile, writeJsonFileAtomic } from '../shared/json-file.ts';
-import { KeyedMutex } from '../shared/keyed-mutex.ts';
-import type { Logger } from '../shared/logger.ts';
+import { readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.ts';
+import { KeyedMutex } from '../../shared/keyed-mutex.ts';
+import type { Logger } from '../../shared/logger.ts';
 
 /** One sign-in: whose, since when (ms since the epoch), until when. */
 export interface SignIn {
@@ -20,6 +20,9 @@ export interface SignInStore {
   end(id: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Where sign-ins live in Redis, after REDIS_PREFIX: a name no handle can have. */
+export const SIGN_IN_NAMESPACE = '_sign-in:';
 
 const idHash = (id: string) => createHash('sha256').update(id).digest('hex');
 const newId = () => randomBytes(32).toString('base64url');
@@ -86,7 +89,9 @@ export class FileSignIns implements SignInStore {
   }
 }
 
-/** Sessions in Redis under `<REDIS_PREFIX>sign-in:<hash>`, expiring with the session. */
+/** Sessions in Redis under `<REDIS_PREFIX>_sign-in:<hash>`, expiring with the session. Profiles' session
+ *  keys are `<REDIS_PREFIX><handle>:<key>`, and no handle starts with `_`: no profile (not even one named
+ *  `sign-in`) can read, write or clear a sign-in. */
 export class RedisSignIns implements SignInStore {
   readonly #redis: Redis;
   readonly #prefix: string;
@@ -94,7 +99,7 @@ export class RedisSignIns implements SignInStore {
 
   private constructor(redis: Redis, prefix: string, ttlMs: number) {
     this.#redis = redis;
-    this.#prefix = `${prefix}sign-in:`;
+    this.#prefix = `${prefix}${SIGN_IN_NAMESPACE}`;
     this.#ttlMs = ttlMs;
   }
 

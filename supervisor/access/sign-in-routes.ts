@@ -1,43 +1,52 @@
-import { Router } from '../shared/cjs-imports.ts';
+import type { Router } from '../../shared/cjs-imports.ts';
 import { z } from 'zod';
-import { ApiError } from '../shared/api-error.ts';
-import { readJson } from '../shared/json-body.ts';
-import type { Logger } from '../shared/logger.ts';
-import type { Settings } from '../shared/settings.ts';
-import { profilesOf } from './access-policy.ts';
-import { SESSION_COOKIE, cookieOf, type Identities, type Identity } from './identity.ts';
+import { ApiError } from '../../shared/api-error.ts';
+import { readJson } from '../../shared/json-body.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { Settings } from '../../shared/settings.ts';
+import { profilesOf } from '../../shared/access-rules.ts';
+import { SESSION_COOKIE, cookieOf } from '../../shared/request-credentials.ts';
+import { allow, strictRouter } from '../../shared/route-access.ts';
+import type { Identities, Identity } from './identity.ts';
 import type { SignInLimits } from './sign-in-limits.ts';
 import type { SignInStore } from './sign-ins.ts';
 
 const Credentials = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
 
-/** `POST /auth/login`, `POST /auth/logout`, `GET /auth/me`. One answer for an unknown name and a wrong
- *  password; after repeated failures for a name or from an address, a pause (429) that even the right
- *  password does not shorten. A new session id at every sign-in. */
+/** `POST /auth/login`, `POST /auth/logout`, `GET /auth/me`. One answer, in the same time, for an unknown
+ *  name and a wrong password; after repeated failures from a client address, a pause (429) that even the
+ *  right password does not shorten. A new session id at every sign-in. */
 export function signInRoutes(options: { settings: Settings; identities: Identities; signIns: SignInStore | null; limits: SignInLimits; log: Logger }): Router {
   const { settings, identities, signIns, limits, log } = options;
-  const router = new Router();
+  const router = strictRouter();
   const secure = settings.PUBLIC_URL.startsWith('https:');
   const cookie = (value: string, maxAgeSeconds: number) =>
     `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
 
-  router.post('/auth/login', async (ctx) => {
+  router.post('/auth/login', allow({ action: 'public' }), async (ctx) => {
     if (settings.AUTH !== 'local' || !signIns) throw new ApiError(409, 'invalid_state', settings.AUTH === 'proxy' ? 'people sign in at the proxy in front of this server (AUTH=proxy)' : 'sign-in is off (AUTH=none)');
     const { username, password } = await readJson(ctx, Credentials);
     const name = username.trim().toLowerCase();
-    const keys = [`name:${name}`, `address:${ctx.req.socket.remoteAddress ?? ''}`];
-    const wait = limits.retryAfterSeconds(keys);
-    if (wait > 0) {
-      ctx.set('retry-after', String(wait));
+    // Counted before the password is checked, so that guesses in parallel are counted too.
+    const attempt = limits.begin(identities.client(ctx.req).address);
+    if ('retryAfterSeconds' in attempt) {
+      ctx.set('retry-after', String(attempt.retryAfterSeconds));
       log.warn({ audit: true, user: name, method: 'POST', path: '/auth/login', status: 429 }, 'sign-in refused: too many failed attempts');
-      throw new ApiError(429, 'too_many_attempts', `too many failed sign-ins for this name or from this address: try again in ${Math.ceil(wait / 60)} minutes`);
+      throw new ApiError(429, 'too_many_attempts', `too many failed sign-ins from this address: try again in ${Math.ceil(attempt.retryAfterSeconds / 60)} minutes`);
     }
-    const user = identities.users.find(name);
-    if (!user || !(await identities.users.verifyPassword(user, password))) {
-      limits.failed(keys);
+    let user;
+    try {
+      user = await identities.users.authenticate(name, password);
+    } catch (error) {
+      attempt.succeeded(); // not the person's failure: it does not count against them
+      throw error;
+    }
+    if (!user) {
+      attempt.failed();
       log.warn({ audit: true, user: name, method: 'POST', path: '/auth/login', status: 401 }, 'sign-in failed');
       throw new ApiError(401, 'invalid_credentials', 'the user name or the password is wrong');
     }
+    attempt.succeeded();
     // A new id, whatever the client sent: a session id is never carried over from before the sign-in.
     const previous = cookieOf(ctx.get('cookie'), SESSION_COOKIE);
     if (previous) await signIns.end(previous);
@@ -47,14 +56,15 @@ export function signInRoutes(options: { settings: Settings; identities: Identiti
     ctx.body = { success: true, username: user.name, admin: user.admin };
   });
 
-  router.post('/auth/logout', async (ctx) => {
+  // Open to everyone: signing out needs no rights, and ends only the session its own cookie names.
+  router.post('/auth/logout', allow({ action: 'public' }), async (ctx) => {
     const identity = ctx.state.identity as Identity;
     if (identity.kind === 'user' && identity.sessionId && signIns) await signIns.end(identity.sessionId);
     ctx.set('set-cookie', cookie('', 0));
     ctx.body = { success: true };
   });
 
-  router.get('/auth/me', (ctx) => {
+  router.get('/auth/me', allow({ action: 'signed-in' }), (ctx) => {
     const identity = ctx.state.identity as Identity;
     const profiles = profilesOf(identity);
     if (identity.kind === 'user') {
