@@ -35,6 +35,10 @@ export interface RawOptions {
   body?: unknown;
   /** Give up (reject) after this many ms; default 30 s. */
   timeoutMs?: number;
+  /** The loopback address the request comes from (127.0.0.2, …): another client, as the server sees it. */
+  localAddress?: string;
+  /** A stream (Server-Sent Events) never ends: with `text/event-stream`, answer at its headers and hang up. */
+  streamsEndAtHeaders?: boolean;
 }
 
 export interface RunningSupervisor {
@@ -235,8 +239,14 @@ export function rawRequest(port: number, method: string, path: string, options: 
       if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
       headers['content-length'] = String(payload.length);
     }
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, (res) => {
       let text = '';
+      if (options.streamsEndAtHeaders && String(res.headers['content-type']).startsWith('text/event-stream')) {
+        clearTimeout(timer);
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: text });
+        return;
+      }
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
       res.on('end', () => {
