@@ -32,8 +32,9 @@ export async function supervisorApp(configDir: string, env: Record<string, strin
   return createSupervisorApp(supervisor, { log: silent, settings, startedAt: 0, metrics: new Registry(), gate, signIns: null, limits: new SignInLimits({ windowMs: 1000 }) });
 }
 
-/** A worker's Koa app for `handle` over `configDir` (memory session store; nothing loaded until used). */
-export async function workerApp(configDir: string, handle: string | null, env: Record<string, string> = {}): Promise<Koa> {
+/** A worker's Koa app for `handle` over `configDir` (memory session store; nothing loaded until used).
+ *  `secret`: the supervisor's, as the worker would have read it at its start. */
+export async function workerApp(configDir: string, handle: string | null, env: Record<string, string> = {}, secret?: string): Promise<Koa> {
   const { settings } = await loadSettings(configDir, { SESSION_BACKEND: 'memory', ...env });
   const store = new ProfileStore(configDir, silent);
   const session = await SessionManager.open(handle, settings, silent);
@@ -50,5 +51,5 @@ export async function workerApp(configDir: string, handle: string | null, env: R
     events: new WorkerEvents(),
     restore: new RestoreState(),
   };
-  return createWorkerApp(deps, new WorkerAccess({ settings, secret: undefined, handle, log: silent }));
+  return createWorkerApp(deps, new WorkerAccess({ settings, secret, handle, log: silent }));
 }

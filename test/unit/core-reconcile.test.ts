@@ -86,7 +86,7 @@ interface Harness {
   waitState(name: string, state: string): Promise<void>;
 }
 
-async function withSupervisor(profiles: string[], fn: (h: Harness) => Promise<void>, env: Record<string, string> = {}) {
+async function withSupervisor(profiles: string[], fn: (h: Harness) => Promise<void>, env: Record<string, string> = {}, maySwitch: (by: string, handle: string) => boolean = () => true) {
   const config = await makeConfigDir({ profiles });
   const spawner = new FakeSpawner();
   const log = createLogger({ level: 'silent' });
@@ -102,7 +102,7 @@ async function withSupervisor(profiles: string[], fn: (h: Harness) => Promise<vo
     logDestination: { write() {} },
     pinned: null,
     backoff: { baseDelayMs: 200, maxDelayMs: 400 },
-    maySwitch: () => true,
+    maySwitch,
   });
   const state = (name: string) => supervisor.list().find((w) => w.name === name)?.state;
   const waitState = async (name: string, wanted: string) => {
@@ -201,6 +201,24 @@ test('loop: a switch points /api at the target and recycles only it', () =>
     assert.equal(spawner.of('c').length, 1);
     assert.equal(supervisor.list().find((w) => w.name === 'b')!.is_current, true);
   }));
+
+test("loop: a worker's switch message is carried out only for a person who may switch to that profile", () =>
+  withSupervisor(
+    ['a', 'b'],
+    async ({ spawner, supervisor, waitState }) => {
+      await supervisor.reconcile();
+      for (const h of ['a', 'b']) await waitState(h, 'ready');
+      spawner.last('a')!.message({ type: 'switch', handle: 'b', by: 'lisa' });
+      spawner.last('a')!.message({ type: 'switch', handle: 'b', by: 'unknown' });
+      await supervisor.reconcile();
+      assert.equal(spawner.of('b').length, 1, "lisa may not switch to b: its worker is not touched");
+      spawner.last('a')!.message({ type: 'switch', handle: 'b', by: 'root' });
+      await waitFor('b to be recycled for root', () => spawner.of('b').length === 2, 3000);
+      await waitState('b', 'ready');
+    },
+    {},
+    (by, handle) => by === 'root' || (by === 'lisa' && handle === 'a'),
+  ));
 
 test('loop: stop, start and restart from the API are requests the loop keeps honouring', () =>
   withSupervisor(['a', 'b'], async ({ config, spawner, supervisor, state, waitState }) => {
