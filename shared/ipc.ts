@@ -18,8 +18,14 @@ export type WorkerMessage =
   /** The restore of the profile's work after a start: under way, or done (and what could not come back). */
   | { type: 'restore'; state: 'restoring' | 'done'; failed: string[] };
 
-/** Messages the supervisor sends a worker. */
-export type SupervisorMessage = { type: 'shutdown' };
+/** Messages the supervisor sends a worker. `start`, first and once, hands over what must not sit in an
+ *  environment (any process of the same user reads /proc/<pid>/environ, and children inherit it): the
+ *  validated settings (SUPERVISOR_TOKEN, a Redis URL with its password) and the secret that proves a request
+ *  came through the supervisor. */
+export type SupervisorMessage = { type: 'shutdown' } | { type: 'start'; settings: string; secret: string };
+
+/** Set in a worker's environment when its `start` message comes over IPC (not a secret itself). */
+export const START_OVER_IPC_VAR = 'TAT_START_OVER_IPC';
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   const type = (value as { type?: unknown } | null)?.type;
@@ -27,5 +33,6 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
 }
 
 export function isSupervisorMessage(value: unknown): value is SupervisorMessage {
-  return (value as { type?: unknown } | null)?.type === 'shutdown';
+  const type = (value as { type?: unknown } | null)?.type;
+  return type === 'shutdown' || type === 'start';
 }

@@ -70,13 +70,16 @@ export function useRoutes(app: Koa, judge: RouteJudge, routers: Router[]): void 
     ctx.state.judge = judge;
     return next();
   });
+  // A path that is a route, asked with another method: 405 (in JSON, like every error), and nothing else —
+  // no `Allow` list or OPTIONS answer that no declaration covers.
+  app.use(async function wrongMethod(ctx, next) {
+    await next();
+    const matched = (ctx as { matched?: { methods: string[] }[] }).matched ?? [];
+    if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false && matched.some((layer) => layer.methods.length > 0)) ctx.status = 405;
+  });
   for (const router of routers) {
     for (const layer of router.stack) if (!declaredAccess(layer.stack[0])) layer.stack.unshift(undeclared);
     app.use(router.routes());
-    const methods = router.allowedMethods() as Middleware;
-    app.use(function allowedMethods(ctx, next) {
-      return methods(ctx, next);
-    });
   }
 }
 

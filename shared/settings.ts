@@ -173,9 +173,9 @@ function fromEnvironment(key: string, value: string): unknown {
 }
 
 /** Start-up of either process: the settings, or the reason on stderr and exit code 78 (EX_CONFIG). */
-export async function loadSettingsOrExit(configDir: string, who: string, beforeExit?: (message: string) => void): Promise<LoadedSettings> {
+export async function loadSettingsOrExit(configDir: string, who: string, beforeExit?: (message: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<LoadedSettings> {
   try {
-    return await loadSettings(configDir);
+    return await loadSettings(configDir, env);
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
     process.stderr.write(`${who} cannot start: ${error.message}\n`);

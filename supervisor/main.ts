@@ -4,7 +4,6 @@ import { resolveConfigDir } from '../shared/paths.ts';
 import { staleBuild } from '../shared/build-check.ts';
 import { randomBytes } from 'node:crypto';
 import { hostCheck } from '../shared/host-check.ts';
-import { INTERNAL_SECRET_VAR } from '../shared/internal-secret.ts';
 import { UserStore } from '../shared/users.ts';
 import { Identities } from './access/identity.ts';
 import { Gate } from './access/gate.ts';
@@ -19,7 +18,7 @@ import { ProfileStore } from '../shared/profile-store.ts';
 import { parseHandle } from '../shared/handle.ts';
 import { ensureDir } from '../shared/json-file.ts';
 import { closeGracefully, listen } from '../shared/http-server.ts';
-import { INHERITED_SETTINGS_VAR, loadSettingsOrExit, settingsForWorkers } from '../shared/settings.ts';
+import { loadSettingsOrExit, settingsForWorkers } from '../shared/settings.ts';
 import { PortRegistry } from './port-registry.ts';
 import { Supervisor } from './supervisor.ts';
 import { Discovery } from './discovery.ts';
@@ -68,9 +67,8 @@ const spawn = processSpawner({
     // Compiled code of the worker's modules is cached on disk: every later start skips that work.
     NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
     TAT_CONFIG_DIR: configDir,
-    [INHERITED_SETTINGS_VAR]: settingsForWorkers(settings),
-    [INTERNAL_SECRET_VAR]: internalSecret,
   },
+  start: { settings: settingsForWorkers(settings), secret: internalSecret },
 });
 const users = new UserStore(store.paths.users);
 const supervisor = new Supervisor({

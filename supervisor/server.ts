@@ -40,6 +40,11 @@ export function createSupervisorServer(options: SupervisorServerOptions): Server
       sendError(res, 421, 'host_not_allowed', HOST_NOT_ALLOWED_MESSAGE);
       return;
     }
+    if (hostCount(req) !== 1) {
+      // Node keeps the first of several Host lines; whoever comes next might read another (RFC 9112 §3.2).
+      sendError(res, 400, 'bad_request', 'a request has exactly one Host header', {}, { connection: 'close' });
+      return;
+    }
     limits.watchBody(req, res);
     const route = routeOf(req.url ?? '/');
     switch (route.kind) {
@@ -68,6 +73,7 @@ export function createSupervisorServer(options: SupervisorServerOptions): Server
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (!hostAllowed(req.headers.host)) return writeRawAnswer(socket, 421, errorBody('host_not_allowed', HOST_NOT_ALLOWED_MESSAGE));
+    if (hostCount(req) !== 1) return writeRawAnswer(socket, 400, errorBody('bad_request', 'a request has exactly one Host header'));
     const route = routeOf(req.url ?? '/');
     if (route.kind !== 'profile' && route.kind !== 'api') return writeRawAnswer(socket, 404, errorBody('not_found', 'WebSocket upgrades go to /p/<handle>/… or /api/… only'));
     gate.upgrade(req, socket, head, route);
@@ -75,4 +81,12 @@ export function createSupervisorServer(options: SupervisorServerOptions): Server
   limits.watchConnections(server);
   answerClientErrors(server);
   return server;
+}
+
+/** How many `Host` lines the request carried. */
+function hostCount(req: IncomingMessage): number {
+  let count = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') count++;
+  return count;
 }

@@ -2,7 +2,8 @@ import readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { PROJECT_ROOT, RUNS_COMPILED, entryPoint } from '../shared/paths.ts';
-import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
+import { START_OVER_IPC_VAR, isWorkerMessage, type SupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
+import { INHERITED_SETTINGS_VAR, SETTING_KEYS } from '../shared/settings.ts';
 import { descendants, killAll } from './process-tree.ts';
 import { workerSocketPath } from './worker-socket.ts';
 import type { WorkerSpec } from './worker-spec.ts';
@@ -43,20 +44,33 @@ export interface RunningProcess {
 export type Spawner = (spec: WorkerSpec, hooks: ProcessHooks) => RunningProcess;
 
 /** The real spawner: the worker's entry in a child process with an IPC channel. `env` is what every worker
- *  gets (config dir, the inherited settings); each spec adds its profile, port and socket. */
-export function processSpawner(options: { env: Record<string, string>; configDir: string }): Spawner {
+ *  gets besides the supervisor's own environment (the config dir); each spec adds its profile, port and
+ *  socket. `start` goes over IPC, never into an environment: the settings (tokens, a Redis password among
+ *  them) and the supervisor's secret. The variables of the settings themselves stay with the supervisor. */
+export function processSpawner(options: { env: Record<string, string>; configDir: string; start: Omit<Extract<SupervisorMessage, { type: 'start' }>, 'type'> }): Spawner {
+  const inherited = withoutSettings(process.env);
   return (spec, hooks) => {
     const socket = workerSocketPath(options.configDir, spec.name);
     return WorkerProcess.spawn(
       {
+        ...inherited,
         ...options.env,
+        [START_OVER_IPC_VAR]: '1',
         PORT: String(spec.port),
         ...(spec.role === 'profile' ? { BLAZE_PROFILE: spec.name } : { TAT_SETUP_WORKER: '1' }),
         ...(socket ? { TAT_WORKER_SOCKET: socket } : {}),
       },
       hooks,
+      { type: 'start', ...options.start },
     );
   };
+}
+
+/** The supervisor's environment without its settings' variables (SUPERVISOR_TOKEN, METRICS_TOKEN, REDIS_URL,
+ *  …): a worker takes its settings from the `start` message. */
+function withoutSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  const dropped = new Set<string>([...SETTING_KEYS, INHERITED_SETTINGS_VAR, 'BLAZE_PROFILE']);
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && !dropped.has(entry[0])));
 }
 
 /** One worker process: start it, talk to it, stop it. Knows nothing of states or policies. It also owns
@@ -92,11 +106,11 @@ export class WorkerProcess implements RunningProcess {
     }
   }
 
-  static spawn(env: Record<string, string>, hooks: ProcessHooks): WorkerProcess {
+  static spawn(env: Record<string, string>, hooks: ProcessHooks, start?: SupervisorMessage): WorkerProcess {
     const subprocess = execa(process.execPath, [...WORKER_NODE_ARGS, WORKER_ENTRY], {
       cwd: PROJECT_ROOT,
       env,
-      extendEnv: true,
+      extendEnv: false,
       ipc: true,
       serialization: 'json',
       stdin: 'ignore',
@@ -109,7 +123,9 @@ export class WorkerProcess implements RunningProcess {
       forceKillAfterDelay: false,
     });
     void subprocess.catch(() => {}); // the exit is handled from the `exit` event
-    return new WorkerProcess(subprocess.nodeChildProcess ?? (subprocess as unknown as ChildProcess), hooks);
+    const worker = new WorkerProcess(subprocess.nodeChildProcess ?? (subprocess as unknown as ChildProcess), hooks);
+    if (start) worker.send(start);
+    return worker;
   }
 
   get running(): boolean {

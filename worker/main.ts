@@ -2,14 +2,14 @@ import fs from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { http } from '../shared/cjs-imports.ts';
 import { resolveConfigDir } from '../shared/paths.ts';
-import { loadSettingsOrExit } from '../shared/settings.ts';
+import { INHERITED_SETTINGS_VAR, loadSettingsOrExit } from '../shared/settings.ts';
 import { createLogger } from '../shared/logger.ts';
 import { ProfileStore } from '../shared/profile-store.ts';
 import { answerClientErrors, closeGracefully, listen } from '../shared/http-server.ts';
-import { isSupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
+import { START_OVER_IPC_VAR, isSupervisorMessage, type SupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
 import { createWorkerApp } from './app.ts';
 import { WorkerAccess } from './access.ts';
-import { takeSecretsFromEnvironment } from '../shared/internal-secret.ts';
+import { scrubSecretsFromEnvironment } from '../shared/internal-secret.ts';
 import { WorkerEvents } from './events.ts';
 import { eventSocket } from './events-socket.ts';
 import { trimMemoryWhenQuiet } from '../shared/memory-trim.ts';
@@ -37,12 +37,18 @@ if (stale) {
 }
 
 const configDir = resolveConfigDir();
-const { settings, warnings } = await loadSettingsOrExit(configDir, 'worker', (message) =>
-  notify({ type: 'fatal', code: 'startup_failed', message }),
+// Under a supervisor, the settings and its secret come in the first IPC message, never in the environment.
+const start = supervised && process.env[START_OVER_IPC_VAR] === '1' ? await startMessage() : null;
+const { settings, warnings } = await loadSettingsOrExit(
+  configDir,
+  'worker',
+  (message) => notify({ type: 'fatal', code: 'startup_failed', message }),
+  start ? { ...process.env, [INHERITED_SETTINGS_VAR]: start.settings } : process.env,
 );
-// The secrets this process was handed are read now and taken out of its environment: nothing it starts
+// Whatever secrets the environment held are read now and taken out of it: nothing this process starts
 // (Chrome and what Chrome starts) inherits them.
-const internalSecret = takeSecretsFromEnvironment();
+scrubSecretsFromEnvironment();
+const internalSecret = start?.secret;
 const bootLog = createLogger({ level: settings.LOG_LEVEL });
 for (const warning of warnings) bootLog.warn(warning);
 
@@ -160,4 +166,23 @@ async function listenOnSocket(target: Server, file: string): Promise<string | nu
     log.warn({ socket: file, code: (error as NodeJS.ErrnoException).code }, 'cannot listen on the Unix socket; the supervisor uses the TCP port');
     return null;
   }
+}
+
+/** The supervisor's `start` message: the first on the IPC channel. A supervisor that sends none within
+ *  START_WAIT_MS is not one this worker can serve. */
+function startMessage(): Promise<Extract<SupervisorMessage, { type: 'start' }>> {
+  const START_WAIT_MS = 10_000;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      process.stderr.write('worker cannot start: no start message from the supervisor\n');
+      process.exit(78);
+    }, START_WAIT_MS);
+    const onMessage = (message: unknown) => {
+      if (!isSupervisorMessage(message) || message.type !== 'start') return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      resolve(message);
+    };
+    process.on('message', onMessage);
+  });
 }

@@ -53,7 +53,10 @@ export async function reloadCsv(deps: WorkerDeps, profile: ProfileServices): Pro
 /** Starts Chrome if needed and logs into the MIS with the profile's saved credentials; remembers that the
  *  browser is open and logged in. The browser's status says where the sign-in stands at every moment. */
 export async function loginToMis(deps: WorkerDeps, profile: ProfileServices, work: Work) {
-  const config = await deps.store.readBlazeConfig(profile.handle);
+  let config = await deps.store.readBlazeConfig(profile.handle);
+  // A file from before passwords kept their site: the site in use now is pinned at first use, so that a
+  // MIS_URL changed later cannot take the password elsewhere.
+  if ((config.mis_password && !config.mis_password_origin) || (config.blaze_password && !config.blaze_password_origin)) config = await deps.store.mergeBlazeConfig(profile.handle, {}, deps.settings);
   if (!config.mis_username || !config.mis_password) {
     throw new ApiError(409, 'mis_credentials_missing', `save the MIS username and password for this profile first (MIS / Blaze on its page, or POST ${deps.apiBase}/save-profile-credentials)`);
   }

@@ -144,6 +144,8 @@ function explain(error: unknown, fallbackFix: string, deps: WorkerDeps): { reaso
         return { reason: error.message, fix: `connect Google again ("Connect Google", or POST ${h}/api/auth/google)` };
       case 'mis_login_failed':
         return { reason: error.message, fix: `check the MIS URL, the network and the MIS credentials saved for this profile, then "Init all" (POST ${h}/api/init-all)` };
+      case 'password_required':
+        return { reason: error.message, fix: `save the MIS password again for the MIS in use (POST ${h}/api/save-profile-credentials with mis_password), then "Init all"` };
       case 'mis_credentials_missing':
         return { reason: error.message, fix: `save the MIS username and password (POST ${h}/api/save-profile-credentials), then "Init all"` };
       case 'browser_unavailable':

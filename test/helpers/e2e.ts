@@ -39,8 +39,9 @@ export interface E2eBrowser {
 }
 
 /** Launches Debian's Chromium (or `CHROME_PATH`) headless with its own temp profile dir; closed (and, if it
- *  does not close, killed with its process group) by `t.after`. `null` when the suite was skipped. */
-export async function launchBrowser(t: TestContext): Promise<E2eBrowser | null> {
+ *  does not close, killed with its process group) by `t.after`. `null` when the suite was skipped. `args`:
+ *  more command-line switches (a proxy, host rules). */
+export async function launchBrowser(t: TestContext, options: { args?: string[] } = {}): Promise<E2eBrowser | null> {
   const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
   let available = true;
   try {
@@ -50,7 +51,7 @@ export async function launchBrowser(t: TestContext): Promise<E2eBrowser | null> 
   }
   if (!requireIntegration(t, 'chromium', available, `${executablePath} is not an executable (install chromium or set CHROME_PATH)`)) return null;
   const userDataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tat-e2e-chrome-'));
-  const browser = await launch({ executablePath, headless: true, args: CHROME_ARGS, userDataDir, defaultViewport: DESKTOP });
+  const browser = await launch({ executablePath, headless: true, args: [...CHROME_ARGS, ...(options.args ?? [])], userDataDir, defaultViewport: DESKTOP });
   const pid = browser.process()?.pid;
   const pageErrors: string[] = [];
   let closed = false;

@@ -237,13 +237,13 @@ test('MIS_URL is used when the profile sets no mis_url; POST /api/browser/close 
   assert.equal((await api.get('/healthz')).body.browser_ready, false);
   assertNoBrowserFlags((await api.get('/api/session')).body.values, 'the session after the close');
 
-  // the same profile, restarted with MIS_URL set and no mis_url of its own
-  assert.equal((await api.post('/api/save-profile-credentials', { mis_url: '' })).status, 200);
+  // the same profile, restarted with MIS_URL set (the same site), then saved with no mis_url of its own
   worker.child.kill('SIGTERM');
   assert.deepEqual(await worker.exited(), { code: 0, signal: null });
   worker = await startWorker(config.dir, { BLAZE_PROFILE: 'nick.tat', CHROME_PATH: chrome.path, MIS_URL: `${fake.url}/` });
   workers.push(worker);
   api = recorder.client(worker.url);
+  assert.equal((await api.post('/api/save-profile-credentials', { mis_url: '' })).status, 200);
   const requestsBefore = fake.requests.length;
   const res = await api.post('/api/init-all');
   assert.equal(res.status, 200, res.text);

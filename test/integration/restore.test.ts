@@ -135,6 +135,7 @@ test('a piece that cannot come back is reported with its reason and fix; the wor
   await fixtures.config.writeJson(`blaze_configs/blaze_config_${H}.json`, {
     ...(await fixtures.config.readJson(`blaze_configs/blaze_config_${H}.json`)),
     mis_url: 'http://127.0.0.1:9/daily-discount', // nothing listens on the discard port
+    mis_password_origin: 'http://127.0.0.1:9', // the password saved for it (else it is never sent there)
   });
   const oldPid = await pidOf(client, H);
   assert.equal((await client.post(`/supervisor/api/workers/${H}/restart`)).status, 200);
