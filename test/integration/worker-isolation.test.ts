@@ -47,9 +47,10 @@ test('two workers keep their profiles\' credentials apart', async (t) => {
     for (const value of [creds[own].mis_password, creds[own].blaze_password]) assert.ok(!text.includes(value), `${own}'s own password leaked`);
   }
 
-  // each file holds exactly its own profile's values
-  assert.deepEqual(await config.readJson('blaze_configs/blaze_config_nick.tat.json'), creds['nick.tat']);
-  assert.deepEqual(await config.readJson('blaze_configs/blaze_config_lisa.tat.json'), creds['lisa.tat']);
+  // each file holds exactly its own profile's values (and the sites its passwords were saved for)
+  const savedFor = { mis_password_origin: 'https://mis.theartisttree.com', blaze_password_origin: 'https://api.blaze.me' };
+  assert.deepEqual(await config.readJson('blaze_configs/blaze_config_nick.tat.json'), { ...creds['nick.tat'], ...savedFor });
+  assert.deepEqual(await config.readJson('blaze_configs/blaze_config_lisa.tat.json'), { ...creds['lisa.tat'], ...savedFor });
 
   // a later save on one does not touch the other
   assert.equal((await nick.post('/api/save-profile-credentials', { mis_username: 'nick2' })).status, 200);
