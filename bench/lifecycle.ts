@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { PROJECT_ROOT } from '../shared/paths.ts';
+import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
 import { entryArgs } from '../test/helpers/processes.ts';
 import { makeConfigDir, freePort, getJson, load, mb, median, memoryOf, startSupervisor, waitFor, type Row, type Size } from './lib.ts';
 

@@ -4,8 +4,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
 import { once } from 'node:events';
-import { PROJECT_ROOT } from '../shared/paths.ts';
-import { workerSocketPath } from '../supervisor/worker-socket.ts';
+import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
+import { workerSocketPath } from '../supervisor/workers/worker-socket.ts';
 import { freePort, getJson, killGroup, mb, median, spawnQuiet, startSupervisor, waitFor, wrk, type Row, type Size } from './lib.ts';
 
 const HANDLE = 'bench';

@@ -2,7 +2,7 @@
 // `npm run bench -- --tiny` runs everything once at tiny size (the smoke test does this) and writes nothing.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../shared/paths.ts';
+import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
 import { machine, type Row } from './lib.ts';
 import * as proxy from './proxy.ts';
 import * as lifecycle from './lifecycle.ts';

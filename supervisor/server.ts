@@ -1,17 +1,17 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { http } from '../shared/cjs-imports.ts';
+import { http } from '../shared/http/cjs-imports.ts';
 import type Koa from 'koa';
-import { errorBody, sendError } from '../shared/api-error.ts';
-import { HOST_NOT_ALLOWED_MESSAGE } from '../shared/host-check.ts';
-import { answerClientErrors, writeRawAnswer } from '../shared/http-server.ts';
-import type { Supervisor } from './supervisor.ts';
+import { errorBody, sendError } from '../shared/http/api-error.ts';
+import { HOST_NOT_ALLOWED_MESSAGE } from '../shared/http/host-check.ts';
+import { answerClientErrors, writeRawAnswer } from '../shared/http/http-server.ts';
+import type { Supervisor } from './control/supervisor.ts';
 import type { ProxyGate } from './access/proxy-gate.ts';
-import type { ConnectionLimits } from './connection-limits.ts';
-import { routeOf } from './routing.ts';
-import { VARY_ACCEPT, SUPERVISOR_FRAME, notFoundMessage, type LandingPages } from './landing-pages.ts';
-import { isNavigation, sendPage } from '../shared/html-page.ts';
-import { profilePrefix } from '../shared/profile-url.ts';
+import type { ConnectionLimits } from './proxy/connection-limits.ts';
+import { routeOf } from './proxy/routing.ts';
+import { VARY_ACCEPT, SUPERVISOR_FRAME, notFoundMessage, type LandingPages } from './web/landing-pages.ts';
+import { isNavigation, sendPage } from '../shared/http/html-page.ts';
+import { profilePrefix } from '../shared/profiles/profile-url.ts';
 
 export interface SupervisorServerOptions {
   supervisor: Supervisor;

@@ -1,25 +1,26 @@
 import fs from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { http } from '../shared/cjs-imports.ts';
-import { resolveConfigDir } from '../shared/paths.ts';
-import { INHERITED_SETTINGS_VAR, loadSettingsOrExit } from '../shared/settings.ts';
-import { createLogger } from '../shared/logger.ts';
-import { ProfileStore } from '../shared/profile-store.ts';
-import { answerClientErrors, closeGracefully, listen } from '../shared/http-server.ts';
-import { START_OVER_IPC_VAR, isSupervisorMessage, type SupervisorMessage, type WorkerMessage } from '../shared/ipc.ts';
-import { createWorkerApp } from './app.ts';
-import { WorkerAccess } from './access.ts';
-import { scrubSecretsFromEnvironment } from '../shared/internal-secret.ts';
-import { WorkerEvents } from './events.ts';
-import { eventSocket } from './events-socket.ts';
-import { trimMemoryWhenQuiet } from '../shared/memory-trim.ts';
-import { Restore, RestoreState } from './restore.ts';
+import { http } from '../shared/http/cjs-imports.ts';
+import { resolveConfigDir } from '../shared/profiles/paths.ts';
+import { INHERITED_SETTINGS_VAR, loadSettingsOrExit } from '../shared/runtime/settings.ts';
+import { createLogger } from '../shared/runtime/logger.ts';
+import { ProfileStore } from '../shared/profiles/profile-store.ts';
+import { answerClientErrors, closeGracefully, listen } from '../shared/http/http-server.ts';
+import { START_OVER_IPC_VAR, isSupervisorMessage, type SupervisorMessage, type WorkerMessage } from '../shared/runtime/ipc.ts';
+import { createWorkerApp } from './web/app.ts';
+import { WorkerAccess } from './web/access.ts';
+import { scrubSecretsFromEnvironment } from '../shared/access/internal-secret.ts';
+import { WorkerEvents } from './profile/events.ts';
+import { eventSocket } from './web/events-socket.ts';
+import { trimMemoryWhenQuiet } from '../shared/runtime/memory-trim.ts';
+import { Restore } from './work/restore.ts';
+import { RestoreState } from './work/restore-state.ts';
 import { SessionManager } from './session/session-manager.ts';
-import { LazyProfile } from './deps.ts';
-import { HANDLE_RULES, parseHandle } from '../shared/handle.ts';
-import { profilePrefix } from '../shared/profile-url.ts';
-import type { CurrentProfile } from '../shared/current-profile.ts';
-import { staleBuild } from '../shared/build-check.ts';
+import { LazyProfile } from './profile/lazy-profile.ts';
+import { HANDLE_RULES, parseHandle } from '../shared/profiles/handle.ts';
+import { profilePrefix } from '../shared/profiles/profile-url.ts';
+import type { CurrentProfile } from '../shared/profiles/current-profile.ts';
+import { staleBuild } from '../shared/runtime/build-check.ts';
 
 // One profile's TAT-MIS instance. Runs under the supervisor (IPC channel present) or alone:
 //   BLAZE_PROFILE=nick.tat PORT=5001 npm run worker
@@ -62,7 +63,7 @@ const apiBase = supervised && selection.handle ? `${profilePrefix(selection.hand
 const publicBase = supervised && selection.handle ? `${settings.PUBLIC_URL}${profilePrefix(selection.handle)}` : `http://localhost:${settings.PORT}`;
 const profile = selection.handle
   ? new LazyProfile(async () => {
-      const { createProfileServices } = await import('./profile-services.ts');
+      const { createProfileServices } = await import('./profile/profile-services.ts');
       return createProfileServices({ handle: selection.handle!, store, settings, session, log, notify, events, apiBase, redirectUri: `${publicBase}/api/auth/google/callback` });
     })
   : null;

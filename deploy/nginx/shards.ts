@@ -4,7 +4,7 @@
 // The same lists go to each supervisor as its PROFILES setting.
 import fs from 'node:fs';
 import { z } from 'zod';
-import { HandleSchema } from '../../shared/handle.ts';
+import { HandleSchema } from '../../shared/profiles/handle.ts';
 
 const ShardsSchema = z.object({
   shards: z

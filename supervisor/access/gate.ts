@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { audited, isSafeMethod } from '../../shared/audit.ts';
-import { decide, nameOf, type Action, type Decision } from '../../shared/access-rules.ts';
-import type { Handle } from '../../shared/handle.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { answerRefusal, type Refusal } from '../../shared/refusal.ts';
-import type { RouteJudge } from '../../shared/route-access.ts';
-import { SUPERVISOR_FRAME } from '../landing-pages.ts';
+import { audited, isSafeMethod } from '../../shared/http/audit.ts';
+import { decide, nameOf, type Action, type Decision } from '../../shared/access/access-rules.ts';
+import type { Handle } from '../../shared/profiles/handle.ts';
+import type { Logger } from '../../shared/runtime/logger.ts';
+import { answerRefusal, type Refusal } from '../../shared/http/refusal.ts';
+import type { RouteJudge } from '../../shared/http/route-access.ts';
+import { SUPERVISOR_FRAME } from '../web/landing-pages.ts';
 import type { Identities, Identity } from './identity.ts';
 
 /** The supervisor's one gate (docs/architecture.md, "Who may do what"), in every mode (AUTH none, local,
  *  proxy), for both transports and both kinds of route: who is asking (`Identities`), whether they may
- *  (`shared/access-rules.ts`), the one answer of a refusal, and the audit line of every change. The Koa
+ *  (`shared/access/access-rules.ts`), the one answer of a refusal, and the audit line of every change. The Koa
  *  routes reach it through their declarations (`judge`), the proxied paths through `ProxyGate`. */
 export class Gate {
   readonly #identities: Identities;
@@ -51,7 +51,7 @@ export class Gate {
     res.once('close', () => this.#log.info({ audit: true, user: nameOf(identity), profile, method: req.method, path, status: res.headersSent ? res.statusCode : 499 }, 'request'));
   }
 
-  /** The supervisor's Koa routes: each one's declaration asks here (`shared/route-access.ts`). Who is asking
+  /** The supervisor's Koa routes: each one's declaration asks here (`shared/http/route-access.ts`). Who is asking
    *  is left in `ctx.state.identity` for the handlers. */
   readonly judge: RouteJudge = {
     admit: async (ctx, access, handle) => {

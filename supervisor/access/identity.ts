@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import type { Settings } from '../../shared/settings.ts';
-import type { UserRecord, UserStore } from '../../shared/users.ts';
-import { sameSecret } from '../../shared/same-secret.ts';
-import { SESSION_COOKIE, bearerOf, cookieOf } from '../../shared/request-credentials.ts';
+import type { Settings } from '../../shared/runtime/settings.ts';
+import type { UserRecord, UserStore } from '../../shared/access/users.ts';
+import { sameSecret } from '../../shared/access/same-secret.ts';
+import { SESSION_COOKIE, bearerOf, cookieOf } from '../../shared/http/request-credentials.ts';
 import type { SignInStore } from './sign-ins.ts';
 import { clientOf, type Client } from './client-address.ts';
 import { trustedPeers } from './trusted-peers.ts';
 
-/** Who is asking (an `Asker` of shared/access-rules.ts, with what the supervisor knows besides).
+/** Who is asking (an `Asker` of shared/access/access-rules.ts, with what the supervisor knows besides).
  *  `local`: AUTH=none, whoever is on this machine. `admin-token`: SUPERVISOR_TOKEN. `metrics-token`:
  *  METRICS_TOKEN. `unknown-user`: a trusted proxy named someone users.json does not know. */
 export type Identity =

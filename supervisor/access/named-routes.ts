@@ -1,6 +1,6 @@
 import parseurl from 'parseurl';
-import { NAMED_PROFILE_ROUTES, type NamedProfileRoute, type NamedProfileRouteName } from '../../shared/profile-routes.ts';
-import { strictRouter } from '../../shared/route-access.ts';
+import { NAMED_PROFILE_ROUTES, type NamedProfileRoute, type NamedProfileRouteName } from '../../shared/access/profile-routes.ts';
+import { strictRouter } from '../../shared/http/route-access.ts';
 
 export interface NamedRouteMatch {
   name: NamedProfileRouteName;

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.ts';
-import { KeyedMutex } from '../../shared/keyed-mutex.ts';
-import type { Logger } from '../../shared/logger.ts';
+import { readJsonFile, writeJsonFileAtomic } from '../../shared/files/json-file.ts';
+import { KeyedMutex } from '../../shared/files/keyed-mutex.ts';
+import type { Logger } from '../../shared/runtime/logger.ts';
 
 /** One sign-in: whose, since when (ms since the epoch), until when. */
 export interface SignIn {

@@ -1,10 +1,10 @@
-import type { Router } from '../../shared/cjs-imports.ts';
+import type { Router } from '../../shared/http/cjs-imports.ts';
 import { z } from 'zod';
-import { ApiError } from '../../shared/api-error.ts';
-import { HandleSchema } from '../../shared/handle.ts';
-import { readJson, requireHandle } from '../../shared/json-body.ts';
-import { allow, strictRouter } from '../../shared/route-access.ts';
-import { UserError, UserNameSchema, viewOf, type UserStore } from '../../shared/users.ts';
+import { ApiError } from '../../shared/http/api-error.ts';
+import { HandleSchema } from '../../shared/profiles/handle.ts';
+import { readJson, requireHandle } from '../../shared/http/json-body.ts';
+import { allow, strictRouter } from '../../shared/http/route-access.ts';
+import { UserError, UserNameSchema, viewOf, type UserStore } from '../../shared/access/users.ts';
 
 const NewUser = z.object({ name: UserNameSchema, password: z.string().max(1024), admin: z.boolean().optional(), profiles: z.array(HandleSchema).optional() });
 const Password = z.object({ password: z.string().max(1024) });

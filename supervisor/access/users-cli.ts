@@ -4,9 +4,9 @@
 //   passwd <name>                           (likewise)
 //   remove <name> · grant <name> <h> · revoke <name> <h> · token <name> [--label <l>] · list
 import readline from 'node:readline';
-import { parseHandle, HANDLE_RULES, type Handle } from '../../shared/handle.ts';
-import { configPaths, resolveConfigDir } from '../../shared/paths.ts';
-import { MIN_PASSWORD_LENGTH, USER_NAME_RULES, UserError, UserNameSchema, UserStore } from '../../shared/users.ts';
+import { parseHandle, HANDLE_RULES, type Handle } from '../../shared/profiles/handle.ts';
+import { configPaths, resolveConfigDir } from '../../shared/profiles/paths.ts';
+import { MIN_PASSWORD_LENGTH, USER_NAME_RULES, UserError, UserNameSchema, UserStore } from '../../shared/access/users.ts';
 
 const USAGE = `usage: npm run user -- add <name> [--admin] [--profile <handle>]…
        npm run user -- passwd <name>

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSupervisor } from '../helpers/supervisor.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
-import { UserStore } from '../../shared/users.ts';
+import { UserStore } from '../../shared/access/users.ts';
 import { assertUsable, launchBrowser, startDemoSupervisor, VIEWPORTS, waitForText } from '../helpers/e2e.ts';
 
 test('first-run dashboard fits a desktop and a phone', async (t) => {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UserStore } from '../../shared/users.ts';
+import { UserStore } from '../../shared/access/users.ts';
 import { chromiumAvailability } from '../helpers/chromium.ts';
 import { launchBrowser } from '../helpers/e2e.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'puppeteer-core';
-import { UserStore } from '../../shared/users.ts';
+import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { launchBrowser, textOf, waitForText } from '../helpers/e2e.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';

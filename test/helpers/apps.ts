@@ -2,21 +2,21 @@
 // them something without starting a process (their routes, their declarations, their answers).
 import type Koa from 'koa';
 import { Registry } from 'prom-client';
-import { createLogger } from '../../shared/logger.ts';
-import { ProfileStore } from '../../shared/profile-store.ts';
-import { loadSettings } from '../../shared/settings.ts';
-import { UserStore } from '../../shared/users.ts';
+import { createLogger } from '../../shared/runtime/logger.ts';
+import { ProfileStore } from '../../shared/profiles/profile-store.ts';
+import { loadSettings } from '../../shared/runtime/settings.ts';
+import { UserStore } from '../../shared/access/users.ts';
 import { Gate } from '../../supervisor/access/gate.ts';
 import { Identities } from '../../supervisor/access/identity.ts';
 import { SignInLimits } from '../../supervisor/access/sign-in-limits.ts';
-import { createSupervisorApp } from '../../supervisor/app.ts';
-import { PortRegistry } from '../../supervisor/port-registry.ts';
-import { Supervisor } from '../../supervisor/supervisor.ts';
-import { WorkerAccess } from '../../worker/access.ts';
-import { createWorkerApp } from '../../worker/app.ts';
-import { LazyProfile } from '../../worker/deps.ts';
-import { WorkerEvents } from '../../worker/events.ts';
-import { RestoreState } from '../../worker/restore.ts';
+import { createSupervisorApp } from '../../supervisor/web/app.ts';
+import { PortRegistry } from '../../supervisor/control/port-registry.ts';
+import { Supervisor } from '../../supervisor/control/supervisor.ts';
+import { WorkerAccess } from '../../worker/web/access.ts';
+import { createWorkerApp } from '../../worker/web/app.ts';
+import { LazyProfile } from '../../worker/profile/lazy-profile.ts';
+import { WorkerEvents } from '../../worker/profile/events.ts';
+import { RestoreState } from '../../worker/work/restore-state.ts';
 import { SessionManager } from '../../worker/session/session-manager.ts';
 import { FakeSpawner } from './fake-spawner.ts';
 

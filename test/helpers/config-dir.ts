@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { removeWorkerSocketDir } from '../../supervisor/worker-socket.ts';
+import { removeWorkerSocketDir } from '../../supervisor/workers/worker-socket.ts';
 
 export const TEST_CLIENT_SECRET = 'test-client-secret-Zq7';
 

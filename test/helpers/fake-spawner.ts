@@ -1,8 +1,8 @@
 // A spawner without processes, for unit tests of the lifecycle and of reconcile: each "process" is an
 // object the test drives (ready, crash, hang), and every spawn and stop is recorded.
-import type { Exit, ProcessHooks, RunningProcess, Spawner } from '../../supervisor/worker-process.ts';
-import type { WorkerSpec } from '../../supervisor/worker-spec.ts';
-import type { WorkerMessage } from '../../shared/ipc.ts';
+import type { Exit, ProcessHooks, RunningProcess, Spawner } from '../../supervisor/workers/worker-process.ts';
+import type { WorkerSpec } from '../../supervisor/workers/worker-spec.ts';
+import type { WorkerMessage } from '../../shared/runtime/ipc.ts';
 
 /** What a fake process does by itself once spawned. */
 export type Behaviour = 'ready' | 'crash' | 'hang';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { FailNow, SUPERVISOR_COMMAND, WORKER_COMMAND, waitFor } from './processes.ts';
 import { rawRequest } from './supervisor.ts';
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { once } from 'node:events';
-import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { buildState } from '../../scripts/build-state.mjs';
 
 export interface LogLine {

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { TEST_CLIENT_SECRET } from './config-dir.ts';
 import { entryArgs, waitFor } from './processes.ts';
 import { isWorkerProcess, socketCount, socketInodes } from './supervisor.ts';

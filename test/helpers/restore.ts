@@ -82,7 +82,7 @@ export async function giveWork(client: Api, fixtures: Fixtures, h: string): Prom
 export async function snapshot(client: Api, h: string): Promise<Work> {
   const csv = await client.get(`/p/${h}/api/mis/csv`);
   assert.equal(csv.status, 200, `the CSV: ${csv.text}`);
-  const sheet = await client.get(`/p/${h}/api/session/spreadsheet`);
+  const sheet = await client.get(`/p/${h}/api/sheets`);
   assert.equal(sheet.status, 200, `the spreadsheet: ${sheet.text}`);
   const values = await client.get(`/p/${h}/api/sheets/values?tab=Week&range=A1:B2`);
   assert.equal(values.status, 200, `the Sheets connection: ${values.text}`);
@@ -90,7 +90,7 @@ export async function snapshot(client: Api, h: string): Promise<Work> {
   assert.equal(browser.status, 200, browser.text);
   return {
     csv: { file: csv.body.file, columns: csv.body.columns, row_count: csv.body.row_count },
-    spreadsheet: { id: sheet.body.value.spreadsheet_id, tabs: sheet.body.value.tabs.map((t: { title: string }) => t.title) },
+    spreadsheet: { id: sheet.body.spreadsheet_id, tabs: sheet.body.tabs.map((t: { title: string }) => t.title) },
     values: values.body.values,
     browser: { ready: browser.body.ready, mis_logged_in: browser.body.mis_logged_in },
   };

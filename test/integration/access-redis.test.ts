@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UserStore } from '../../shared/users.ts';
+import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { waitFor } from '../helpers/processes.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 
 // The benchmarks are not part of `npm test`, but each runs once here at tiny size so they cannot rot.
 test('every benchmark runs at tiny size and prints its table', { timeout: 240_000 }, async () => {

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { freeLowPorts, startSupervisor } from '../helpers/supervisor.ts';

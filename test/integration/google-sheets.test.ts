@@ -132,12 +132,15 @@ test('bad requests are refused with a reason', async () => {
 });
 
 test('the loaded spreadsheet is remembered in the session, across a worker restart', async () => {
-  const session = await api.get('/api/session');
-  assert.equal(session.status, 200);
-  assert.equal(session.body.values.spreadsheet.spreadsheet_id, SHEET_ID);
-  assert.equal(session.body.values.spreadsheet.title, 'TAT daily discounts');
-  assert.deepEqual(session.body.values.spreadsheet.tabs.map((t: { title: string }) => t.title), ['Discounts', "Bob's tab", 'Empty']);
-  assert.deepEqual((await api.get('/api/session/spreadsheet')).body.value.spreadsheet_id, SHEET_ID);
+  const loaded = await api.get('/api/sheets');
+  assert.equal(loaded.status, 200, loaded.text);
+  assert.equal(loaded.body.spreadsheet_id, SHEET_ID);
+  assert.equal(loaded.body.title, 'TAT daily discounts');
+  assert.deepEqual(loaded.body.tabs.map((t: { title: string }) => t.title), ['Discounts', "Bob's tab", 'Empty']);
+  // remembered apart from the pages' session values: clearing those keeps it
+  assert.equal((await api.get('/api/session/spreadsheet')).status, 404);
+  assert.equal((await api.delete('/api/session')).status, 200);
+  assert.equal((await api.get('/api/sheets')).body.spreadsheet_id, SHEET_ID);
 
   const old = workers.at(-1)!;
   old.child.kill('SIGTERM');
@@ -152,7 +155,7 @@ test('the loaded spreadsheet is remembered in the session, across a worker resta
 
   // a new load replaces what is remembered
   assert.equal((await api.post('/api/mis/load-sheet', { spreadsheet_id: OTHER_ID })).status, 200);
-  assert.equal((await api.get('/api/session/spreadsheet')).body.value.spreadsheet_id, OTHER_ID);
+  assert.equal((await api.get('/api/sheets')).body.spreadsheet_id, OTHER_ID);
   assert.deepEqual((await api.get('/api/sheets/values?tab=Only')).body.values, [['only']]);
 });
 

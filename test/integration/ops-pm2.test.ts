@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { freePort, freePortRange } from '../helpers/ports.ts';

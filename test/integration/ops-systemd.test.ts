@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { run, toolAvailability } from '../helpers/ops.ts';
 

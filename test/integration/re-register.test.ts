@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import { UserStore } from '../../shared/users.ts';
+import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { startSupervisor, type Reply, type RunningSupervisor } from '../helpers/supervisor.ts';

@@ -137,9 +137,11 @@ test('stale flags (browser_ready, automation_in_progress, mis_logged_in) are res
     spreadsheet: { spreadsheet_id: '1AbCdEfGhIjKlMnOp', title: 'Kept' },
   });
   const { api } = await worker(c);
+  // what a restart brings back moves into the worker's own namespace, out of the pages' values
   const session = await api.get('/api/session');
-  assert.deepEqual(session.body.values, { spreadsheet: { spreadsheet_id: '1AbCdEfGhIjKlMnOp', title: 'Kept' } });
-  assert.deepEqual(await c.readJson('sessions/session_nick.tat.json'), { spreadsheet: { spreadsheet_id: '1AbCdEfGhIjKlMnOp', title: 'Kept' } });
+  assert.deepEqual(session.body.values, {});
+  assert.deepEqual(await c.readJson('sessions/session_nick.tat.json'), { '~work.spreadsheet': { spreadsheet_id: '1AbCdEfGhIjKlMnOp', title: 'Kept' } });
+  assert.equal((await api.get('/api/sheets')).body.title, 'Kept');
   assert.equal((await api.get('/healthz')).body.browser_ready, false);
   const status = await api.get('/api/browser-status');
   assert.equal(status.body.ready, false);

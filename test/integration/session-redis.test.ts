@@ -85,10 +85,11 @@ test('keys are REDIS_PREFIX + handle + ":" + key and every write sets REDIS_TTL;
   assert.ok(refreshed > 1200, `TTL after the second write ${refreshed}`);
   assert.deepEqual((await api.get('/api/session/greeting')).body, { success: true, key: 'greeting', value: 'again' });
 
-  // writes made by features go through the same rules: an uploaded CSV is remembered under "csv"
+  // writes made by features go through the same rules: an uploaded CSV is remembered under "~work.csv"
+  // (the worker's own namespace, which the pages' keys cannot reach)
   const upload = await api.post('/api/mis/upload-csv', 'a,b\n1,2\n', { 'content-type': 'text/csv' });
   assert.equal(upload.status, 201, upload.text);
-  const csvKey = JSON.parse((await raw.get('tat_test:nick.tat:csv')) ?? 'null');
+  const csvKey = JSON.parse((await raw.get('tat_test:nick.tat:~work.csv')) ?? 'null');
   assert.equal(csvKey.row_count, 1);
   // no key of this profile lives without a TTL (except the one the test planted itself with 5000 s)
   for (const key of await raw.keys('tat_test:nick.tat:*')) {

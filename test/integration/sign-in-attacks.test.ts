@@ -4,7 +4,7 @@
 // wrong password.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UserStore } from '../../shared/users.ts';
+import { UserStore } from '../../shared/access/users.ts';
 import { MAX_FAILED_SIGN_INS } from '../../supervisor/access/sign-in-limits.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { rawRequest, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';

@@ -7,9 +7,9 @@
 // SUPERVISOR_TOKEN.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide, type Action, type Asker } from '../../shared/access-rules.ts';
-import { routesOf } from '../../shared/route-access.ts';
-import { UserStore } from '../../shared/users.ts';
+import { decide, type Action, type Asker } from '../../shared/access/access-rules.ts';
+import { routesOf } from '../../shared/http/route-access.ts';
+import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir, type TestConfigDir } from '../helpers/config-dir.ts';
 import { supervisorApp, workerApp } from '../helpers/apps.ts';
 import { diffTrees, snapshotTree } from '../helpers/reliability.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { RestartPolicy } from '../../supervisor/restart-policy.ts';
+import { RestartPolicy } from '../../supervisor/workers/restart-policy.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
 import { Evidence, client } from '../helpers/reliability.ts';

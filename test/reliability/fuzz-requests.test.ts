@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { UserStore } from '../../shared/users.ts';
+import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { isRunning, rawRequest, startSupervisor } from '../helpers/supervisor.ts';
 

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import fsSync from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/paths.ts';
+import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { freeLowPorts } from '../helpers/supervisor.ts';

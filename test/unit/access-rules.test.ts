@@ -1,14 +1,14 @@
-// Who may do what (shared/access-rules.ts), the sign-in limits, the client's address behind a proxy, the Host
+// Who may do what (shared/access/access-rules.ts), the sign-in limits, the client's address behind a proxy, the Host
 // check, the trusted proxies and when AUTH=none is allowed: decisions, without processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { decide, profilesOf, type Action, type Asker } from '../../shared/access-rules.ts';
+import { decide, profilesOf, type Action, type Asker } from '../../shared/access/access-rules.ts';
 import { MAX_FAILED_SIGN_INS, SignInLimits } from '../../supervisor/access/sign-in-limits.ts';
 import { trustedPeers } from '../../supervisor/access/trusted-peers.ts';
 import { clientOf, isLoopbackAddress } from '../../supervisor/access/client-address.ts';
-import { hostCheck } from '../../shared/host-check.ts';
-import { loadSettings } from '../../shared/settings.ts';
+import { hostCheck } from '../../shared/http/host-check.ts';
+import { loadSettings } from '../../shared/runtime/settings.ts';
 
 const user = (name: string, profiles: string[], admin = false): Asker => ({ kind: 'user', user: { name, admin, profiles } });
 const lisa = user('lisa', ['lisa.tat']);

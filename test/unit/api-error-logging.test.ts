@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
 import Koa from 'koa';
-import { ApiError, errorMiddleware } from '../../shared/api-error.ts';
-import { createLogger } from '../../shared/logger.ts';
+import { ApiError, errorMiddleware } from '../../shared/http/api-error.ts';
+import { createLogger } from '../../shared/runtime/logger.ts';
 
 const WARN = 40;
 const ERROR = 50;

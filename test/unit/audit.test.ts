@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Context } from 'koa';
-import { ApiError } from '../../shared/api-error.ts';
-import { audited } from '../../shared/audit.ts';
-import { createLogger } from '../../shared/logger.ts';
+import { ApiError } from '../../shared/http/api-error.ts';
+import { audited } from '../../shared/http/audit.ts';
+import { createLogger } from '../../shared/runtime/logger.ts';
 
 function run(next: (ctx: { status: number }) => Promise<void>) {
   const lines: any[] = [];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlazeConfigPatchSchema, PasswordOriginError, applyBlazePatch, normaliseBlazeConfig, passwordOrigin, publicBlazeConfig } from '../../shared/blaze-config.ts';
+import { BlazeConfigPatchSchema, PasswordOriginError, applyBlazePatch, normaliseBlazeConfig, passwordOrigin, publicBlazeConfig } from '../../shared/profiles/blaze-config.ts';
 
 const flat = {
   mis_username: 'nick@theartisttree.com',

@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger } from '../../shared/logger.ts';
-import { Admission, type Lease, type Refusal, type WorkerAccount } from '../../supervisor/admission.ts';
-import { WorkerProxy } from '../../supervisor/proxy.ts';
+import { createLogger } from '../../shared/runtime/logger.ts';
+import { Admission, type Lease, type Refusal, type WorkerAccount } from '../../supervisor/proxy/admission.ts';
+import { WorkerProxy } from '../../supervisor/proxy/proxy.ts';
 import { waitFor } from '../helpers/processes.ts';
 
 function admission(account: Partial<WorkerAccount> = {}) {

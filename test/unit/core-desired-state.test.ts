@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import { createLogger } from '../../shared/logger.ts';
-import { ProfileStore } from '../../shared/profile-store.ts';
-import { PortRegistry } from '../../supervisor/port-registry.ts';
-import { desiredState, readConfigSnapshot } from '../../supervisor/desired-state.ts';
-import { WorkerRequests } from '../../supervisor/worker-requests.ts';
-import { SETUP_WORKER } from '../../supervisor/worker-spec.ts';
+import { createLogger } from '../../shared/runtime/logger.ts';
+import { ProfileStore } from '../../shared/profiles/profile-store.ts';
+import { PortRegistry } from '../../supervisor/control/port-registry.ts';
+import { desiredState, readConfigSnapshot } from '../../supervisor/control/desired-state.ts';
+import { WorkerRequests } from '../../supervisor/control/worker-requests.ts';
+import { SETUP_WORKER } from '../../supervisor/workers/worker-spec.ts';
 import { makeConfigDir, type TestConfigDir } from '../helpers/config-dir.ts';
 
 const silent = createLogger({ level: 'silent' });

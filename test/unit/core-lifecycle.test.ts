@@ -3,10 +3,10 @@
 // "The worker state machine").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '../../shared/logger.ts';
-import type { Lease, Refusal } from '../../supervisor/admission.ts';
-import { WorkerLifecycle, type WorkerState } from '../../supervisor/worker-lifecycle.ts';
-import type { WorkerSpec } from '../../supervisor/worker-spec.ts';
+import { createLogger } from '../../shared/runtime/logger.ts';
+import type { Lease, Refusal } from '../../supervisor/proxy/admission.ts';
+import { WorkerLifecycle, type WorkerState } from '../../supervisor/workers/worker-lifecycle.ts';
+import type { WorkerSpec } from '../../supervisor/workers/worker-spec.ts';
 import { FakeSpawner, testSpec } from '../helpers/fake-spawner.ts';
 import { waitFor } from '../helpers/processes.ts';
 

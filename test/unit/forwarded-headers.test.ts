@@ -1,10 +1,10 @@
-// What a worker gets of a client's request (supervisor/forwarded-headers.ts): the end-to-end headers, never
+// What a worker gets of a client's request (supervisor/proxy/forwarded-headers.ts): the end-to-end headers, never
 // the client's credentials for the supervisor (Authorization, the tat_session cookie, the sign-in proxy's
 // header) nor its copies of the supervisor's own x-tat-* headers; X-Forwarded-* set; the same for WebSockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { forwardedHeaders, upgradeHeaders } from '../../supervisor/forwarded-headers.ts';
+import { forwardedHeaders, upgradeHeaders } from '../../supervisor/proxy/forwarded-headers.ts';
 
 function request(raw: [string, string][]): IncomingMessage {
   const headers: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCanonicalHandle, parseHandle } from '../../shared/handle.ts';
+import { isCanonicalHandle, parseHandle } from '../../shared/profiles/handle.ts';
 
 test('parseHandle accepts the guide\'s handles unchanged', () => {
   for (const h of ['nick.tat', 'store-la', 'admin', 'a', '0day', 'lisa.tat', 'other.user']) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FileWriteError, readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.ts';
+import { FileWriteError, readJsonFile, writeJsonFileAtomic } from '../../shared/files/json-file.ts';
 
 let dir: string;
 beforeEach(async () => {

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createLogger, logDestination, logFormat } from '../../shared/logger.ts';
+import { createLogger, logDestination, logFormat } from '../../shared/runtime/logger.ts';
 
-const LOGGER = fileURLToPath(new URL('../../shared/logger.ts', import.meta.url));
+const LOGGER = fileURLToPath(new URL('../../shared/runtime/logger.ts', import.meta.url));
 
 function sink() {
   const written: string[] = [];

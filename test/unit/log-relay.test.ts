@@ -2,8 +2,8 @@
 // every relayed line is redacted before any subscriber or the ring sees it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LogRing } from '../../supervisor/log-ring.ts';
-import { workerLogRelay } from '../../supervisor/log-relay.ts';
+import { LogRing } from '../../supervisor/workers/log-ring.ts';
+import { workerLogRelay } from '../../supervisor/workers/log-relay.ts';
 
 test('LogRing: subscribers get every line pushed after they subscribed, until they unsubscribe', () => {
   const ring = new LogRing(3);

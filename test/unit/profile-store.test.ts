@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import { createLogger } from '../../shared/logger.ts';
-import { CorruptFileError, ProfileStore } from '../../shared/profile-store.ts';
+import { createLogger } from '../../shared/runtime/logger.ts';
+import { CorruptFileError, ProfileStore } from '../../shared/profiles/profile-store.ts';
 import { makeConfigDir, type TestConfigDir } from '../helpers/config-dir.ts';
 
 interface Line {

@@ -2,7 +2,7 @@
 // error's message (not its stack), a repeated line once with its count, and non-JSON lines as they are.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readableLines } from '../../supervisor/readable-lines.ts';
+import { readableLines } from '../../supervisor/web/readable-lines.ts';
 
 const line = (fields: Record<string, unknown>) => JSON.stringify({ level: 30, time: Date.UTC(2026, 11, 1, 9, 5, 7), pid: 12, handle: 'a', ...fields });
 

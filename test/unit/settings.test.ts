@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import { loadSettings, SettingsError } from '../../shared/settings.ts';
+import { loadSettings, SettingsError } from '../../shared/runtime/settings.ts';
 import { makeConfigDir, type TestConfigDir } from '../helpers/config-dir.ts';
 
 async function withDir(fn: (c: TestConfigDir) => Promise<void>, settings?: Record<string, unknown>) {

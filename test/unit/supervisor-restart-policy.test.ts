@@ -2,7 +2,7 @@
 // MAX_RESTARTS exits within RESTART_WINDOW_MS give up. Time is injected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RestartPolicy } from '../../supervisor/restart-policy.ts';
+import { RestartPolicy } from '../../supervisor/workers/restart-policy.ts';
 
 function clock(start = 1_000_000) {
   let now = start;

@@ -1,7 +1,7 @@
 // Where a request goes, from its raw URL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { routeOf } from '../../supervisor/routing.ts';
+import { routeOf } from '../../supervisor/proxy/routing.ts';
 
 test('/p/<h>/… goes to the profile, prefix stripped, query kept', () => {
   assert.deepEqual(routeOf('/p/nick.tat/'), { kind: 'profile', handle: 'nick.tat', path: '/', prefix: '/p/nick.tat' });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StartGate } from '../../supervisor/start-gate.ts';
+import { StartGate } from '../../supervisor/workers/start-gate.ts';
 
 test('the start gate lets at most `limit` starts run at once and hands slots over in order', async () => {
   const gate = new StartGate(2);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTokenFile, toOriginalShape, type OAuthToken } from '../../shared/token.ts';
+import { parseTokenFile, toOriginalShape, type OAuthToken } from '../../shared/profiles/token.ts';
 
 const SCOPE = 'https://www.googleapis.com/auth/spreadsheets';
 

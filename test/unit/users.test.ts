@@ -1,9 +1,9 @@
-// users.json (shared/users.ts): scrypt password hashes, API tokens kept as hashes, grants, 0600 atomic
+// users.json (shared/access/users.ts): scrypt password hashes, API tokens kept as hashes, grants, 0600 atomic
 // writes, changes by another process seen within a second, and a corrupt file that gives no one access.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import { UserError, UserStore, viewOf } from '../../shared/users.ts';
+import { UserError, UserStore, viewOf } from '../../shared/access/users.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
 

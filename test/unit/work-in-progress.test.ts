@@ -3,8 +3,8 @@
 // list; work that cannot be cancelled says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../shared/api-error.ts';
-import { WorkInProgress, type WorkView } from '../../worker/work-in-progress.ts';
+import { ApiError } from '../../shared/http/api-error.ts';
+import { WorkInProgress, type WorkView } from '../../worker/work/work-in-progress.ts';
 
 function tracker() {
   const published: WorkView[] = [];

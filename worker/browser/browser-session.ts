@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'puppeteer-core';
-import { ApiError } from '../../shared/api-error.ts';
-import { ensureDir } from '../../shared/json-file.ts';
-import type { Logger } from '../../shared/logger.ts';
+import { ApiError } from '../../shared/http/api-error.ts';
+import { ensureDir } from '../../shared/files/json-file.ts';
+import type { Logger } from '../../shared/runtime/logger.ts';
 import { chromeEnvironment, findChrome } from './chrome-path.ts';
 
 export interface BrowserSessionOptions {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readJsonFile } from '../../shared/json-file.ts';
+import { readJsonFile } from '../../shared/files/json-file.ts';
 
 const ClientSchema = z.object({
   client_id: z.string().min(1),

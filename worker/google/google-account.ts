@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { OAuth2Client, Credentials } from 'google-auth-library';
-import { ApiError } from '../../shared/api-error.ts';
-import type { Handle } from '../../shared/handle.ts';
-import type { Logger } from '../../shared/logger.ts';
-import type { ProfileStore } from '../../shared/profile-store.ts';
-import type { OAuthToken } from '../../shared/token.ts';
+import { ApiError } from '../../shared/http/api-error.ts';
+import type { Handle } from '../../shared/profiles/handle.ts';
+import type { Logger } from '../../shared/runtime/logger.ts';
+import type { ProfileStore } from '../../shared/profiles/profile-store.ts';
+import type { OAuthToken } from '../../shared/profiles/token.ts';
 import { readClientFile, type OAuthClientConfig } from './client-file.ts';
 
 export const SHEETS_SCOPE = 'https://www.googleapis.com/auth/spreadsheets';

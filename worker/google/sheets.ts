@@ -1,8 +1,8 @@
 import type { sheets_v4 } from '@googleapis/sheets';
-import { ApiError } from '../../shared/api-error.ts';
-import type { SessionManager } from '../session/session-manager.ts';
+import { ApiError } from '../../shared/http/api-error.ts';
+import type { SessionNamespace } from '../session/session-manager.ts';
 import type { GoogleAccount } from './google-account.ts';
-import type { Work } from '../work-in-progress.ts';
+import type { Work } from '../work/work-in-progress.ts';
 
 export interface LoadedSpreadsheet {
   spreadsheet_id: string;
@@ -24,15 +24,15 @@ export function spreadsheetIdFrom(input: string): string | null {
 /** The profile's Google Sheets connection (volatile: the client lives only in this process). */
 export class SheetsConnection {
   readonly #account: GoogleAccount;
-  readonly #session: SessionManager;
+  readonly #remembered: SessionNamespace;
   readonly #rootUrl: string | undefined;
   readonly #apiBase: string;
   #api: sheets_v4.Sheets | null = null;
 
-  constructor(account: GoogleAccount, session: SessionManager, rootUrl: string | undefined, apiBase: string) {
+  constructor(account: GoogleAccount, remembered: SessionNamespace, rootUrl: string | undefined, apiBase: string) {
     this.#apiBase = apiBase;
     this.#account = account;
-    this.#session = session;
+    this.#remembered = remembered;
     this.#rootUrl = rootUrl ? rootUrl.replace(/\/?$/, '/') : undefined;
   }
 
@@ -66,12 +66,17 @@ export class SheetsConnection {
       })),
       loaded_at: new Date().toISOString(),
     };
-    await this.#session.set('spreadsheet', loaded);
+    await this.#remembered.set('spreadsheet', loaded);
     return loaded;
   }
 
+  /** The spreadsheet loaded last (remembered across restarts), if any. */
+  loaded(): Promise<LoadedSpreadsheet | undefined> {
+    return this.#remembered.get<LoadedSpreadsheet>('spreadsheet');
+  }
+
   async values(tab: string, range: string | undefined, spreadsheetId?: string): Promise<{ spreadsheet_id: string; range: string; values: unknown[][] }> {
-    const id = spreadsheetId ? spreadsheetIdFrom(spreadsheetId) : (await this.#session.get<LoadedSpreadsheet>('spreadsheet'))?.spreadsheet_id;
+    const id = spreadsheetId ? spreadsheetIdFrom(spreadsheetId) : (await this.loaded())?.spreadsheet_id;
     if (!id) throw new ApiError(409, 'invalid_state', `no spreadsheet loaded: POST ${this.#apiBase}/mis/load-sheet first, or pass spreadsheet_id`);
     const a1 = range ? `'${tab.replace(/'/g, "''")}'!${range}` : `'${tab.replace(/'/g, "''")}'`;
     const { data } = await this.#call((api) => api.spreadsheets.values.get({ spreadsheetId: id, range: a1 }));

@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { ApiError } from '../../shared/api-error.ts';
+import { ApiError } from '../../shared/http/api-error.ts';
 
 /** A parsed MIS CSV: volatile, kept only in this worker's memory. */
 export interface CsvReport {

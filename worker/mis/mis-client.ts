@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { ApiError } from '../../shared/api-error.ts';
-import { originOf } from '../../shared/blaze-config.ts';
-import type { Logger } from '../../shared/logger.ts';
-import type { Work } from '../work-in-progress.ts';
+import { ApiError } from '../../shared/http/api-error.ts';
+import { originOf } from '../../shared/profiles/blaze-config.ts';
+import type { Logger } from '../../shared/runtime/logger.ts';
+import type { Work } from '../work/work-in-progress.ts';
 import { timestamp } from './csv-report.ts';
 
 // The MIS web app's page contract (from the original): login form, logged-in marker, CSV export button.

@@ -1,4 +1,4 @@
-import { ApiError } from '../../shared/api-error.ts';
+import { ApiError } from '../../shared/http/api-error.ts';
 
 /** Persistent JSON key/value storage of one profile's session (README, "Configuration", `SESSION_BACKEND`). */
 export interface SessionBackend {
@@ -7,7 +7,8 @@ export interface SessionBackend {
   set(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<boolean>;
   keys(): Promise<string[]>;
-  clear(): Promise<number>;
+  /** Deletes every key `belongs` says is the caller's (one namespace), in one go; how many went. */
+  clear(belongs: (key: string) => boolean): Promise<number>;
   close(): Promise<void>;
   /** For stores that may be unreachable when the worker starts (Redis): resolves at this process's first
    *  successful connection. Stores that are always there (file, memory) leave it out. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
-import type { Logger } from '../../shared/logger.ts';
-import { readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.ts';
-import { KeyedMutex } from '../../shared/keyed-mutex.ts';
+import type { Logger } from '../../shared/runtime/logger.ts';
+import { readJsonFile, writeJsonFileAtomic } from '../../shared/files/json-file.ts';
+import { KeyedMutex } from '../../shared/files/keyed-mutex.ts';
 import type { SessionBackend } from './backend.ts';
 
 /** `sessions/session_{h}.json`, rewritten atomically on every change; survives recycles. */
@@ -52,10 +52,12 @@ export class FileBackend implements SessionBackend {
     return [...this.#data.keys()];
   }
 
-  async clear() {
-    const count = this.#data.size;
-    await this.#write(() => this.#data.clear());
-    return count;
+  async clear(belongs: (key: string) => boolean) {
+    const keys = [...this.#data.keys()].filter(belongs);
+    await this.#write(() => {
+      for (const key of keys) this.#data.delete(key);
+    });
+    return keys.length;
   }
 
   async close() {

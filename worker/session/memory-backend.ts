@@ -18,10 +18,10 @@ export class MemoryBackend implements SessionBackend {
   async keys() {
     return [...this.#data.keys()];
   }
-  async clear() {
-    const count = this.#data.size;
-    this.#data.clear();
-    return count;
+  async clear(belongs: (key: string) => boolean) {
+    const keys = [...this.#data.keys()].filter(belongs);
+    for (const key of keys) this.#data.delete(key);
+    return keys.length;
   }
   async close() {}
 }

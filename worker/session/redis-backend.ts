@@ -1,5 +1,5 @@
 import type { Redis as RedisClient } from 'ioredis';
-import type { Logger } from '../../shared/logger.ts';
+import type { Logger } from '../../shared/runtime/logger.ts';
 import { SessionUnavailableError, type SessionBackend } from './backend.ts';
 
 export interface RedisBackendOptions {
@@ -91,10 +91,11 @@ export class RedisBackend implements SessionBackend {
     return out;
   }
 
-  async clear() {
+  async clear(belongs: (key: string) => boolean) {
     let count = 0;
     await this.#scan(async (batch) => {
-      if (batch.length > 0) count += await this.#run(() => this.#redis.unlink(...batch));
+      const mine = batch.filter((key) => belongs(key.slice(this.#prefix.length)));
+      if (mine.length > 0) count += await this.#run(() => this.#redis.unlink(...mine));
     });
     return count;
   }

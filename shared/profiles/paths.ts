@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Handle } from './handle.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** True when this is the JavaScript compiled into `dist/` (what `npm start` runs), false when Node runs the
+ *  TypeScript sources directly (unit tests, development). */
+export const RUNS_COMPILED = path.basename(path.resolve(HERE, '../..')) === 'dist';
+/** The project's folder (where `package.json`, `config/` and the pages are), from either. */
+export const PROJECT_ROOT = path.resolve(HERE, RUNS_COMPILED ? '../../..' : '../..');
+
+/** The file that starts a process: the compiled one when this code is compiled, else the source. */
+export function entryPoint(which: 'supervisor' | 'worker'): string {
+  return RUNS_COMPILED ? path.join(PROJECT_ROOT, 'dist', which, 'main.js') : path.join(PROJECT_ROOT, which, 'main.ts');
+}
+
+/** `TAT_CONFIG_DIR` or `<project>/config`. */
+export function resolveConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.TAT_CONFIG_DIR?.trim();
+  return fromEnv ? path.resolve(fromEnv) : path.join(PROJECT_ROOT, 'config');
+}
+
+/** Every path under the config dir that is not about one profile (docs/architecture.md, "Files under the
+ *  config dir"). */
+export function configPaths(configDir: string) {
+  return {
+    configDir,
+    tokensDir: path.join(configDir, 'tokens'),
+    credentialsDir: path.join(configDir, 'google_creds'),
+    blazeConfigsDir: path.join(configDir, 'blaze_configs'),
+    chromeRoot: path.join(configDir, 'chrome'),
+    sessionsDir: path.join(configDir, 'sessions'),
+    downloadsRoot: path.join(configDir, 'downloads'),
+    lastProfile: path.join(configDir, 'last_profile.json'),
+    settings: path.join(configDir, 'settings.json'),
+    ports: path.join(configDir, 'ports.json'),
+    users: path.join(configDir, 'users.json'),
+    /** Sign-in sessions (AUTH=local), unless they live in Redis. */
+    signIns: path.join(configDir, 'sign-ins.json'),
+  };
+}
+export type ConfigPaths = ReturnType<typeof configPaths>;
+
+/** Every path under the config dir that belongs to one profile. `handle` must come from `parseHandle`. */
+export function profilePaths(configDir: string, handle: Handle) {
+  const dirs = configPaths(configDir);
+  return {
+    credentials: path.join(dirs.credentialsDir, `credentials_${handle}.json`),
+    token: path.join(dirs.tokensDir, `token_${handle}.json`),
+    blazeConfig: path.join(dirs.blazeConfigsDir, `blaze_config_${handle}.json`),
+    chromeDir: path.join(dirs.chromeRoot, `chrome_${handle}`),
+    session: path.join(dirs.sessionsDir, `session_${handle}.json`),
+    downloads: path.join(dirs.downloadsRoot, handle),
+  };
+}
+export type ProfilePaths = ReturnType<typeof profilePaths>;
+
+/** A path as a person is told to put a file there: `config/google_creds/credentials_x.json` under the
+ *  project's own config dir (as the README says it), else the full path. */
+export function shownPath(configDir: string, target: string): string {
+  const defaultDir = path.join(PROJECT_ROOT, 'config');
+  return path.resolve(configDir) === defaultDir ? `config/${relativeToConfig(configDir, target)}` : target;
+}
+
+/** A path as users see it in messages: relative to the config dir (`google_creds/credentials_x.json`). */
+export function relativeToConfig(configDir: string, target: string): string {
+  return path.relative(configDir, target).split(path.sep).join('/');
+}
+
+/** Handle encoded in a profile file name (`token_<h>.json`, `credentials_<h>.json`), or null. */
+export function handleFromFileName(fileName: string, prefix: 'token_' | 'credentials_'): string | null {
+  if (!fileName.startsWith(prefix) || !fileName.endsWith('.json')) return null;
+  return fileName.slice(prefix.length, -'.json'.length);
+}

@@ -1,0 +1,38 @@
+import type { Handle } from '../profiles/handle.ts';
+
+/** Messages a worker sends its supervisor over the IPC channel. */
+export type WorkerMessage =
+  /** `socket`: a Unix socket the supervisor may proxy to instead of the TCP port. */
+  | { type: 'ready'; port: number; socket?: string | null }
+  /** The worker wrote last_profile.json for a switch asked by `by` (as the supervisor named them to the
+   *  worker): the supervisor recycles worker(handle), which then serves /api (docs/architecture.md, "The
+   *  path of one switch"), if that person may. */
+  | { type: 'switch'; handle: Handle; by: string }
+  /** The worker cannot run; the supervisor shows `code` instead of a bare exit status. */
+  | { type: 'fatal'; code: 'port_conflict' | 'startup_failed' | 'stale_build'; message: string; port?: number }
+  /** The worker's Chrome started (pid) or went away (null): killed with the worker if it ever has to be. */
+  | { type: 'browser'; pid: number | null }
+  /** What the worker is in the middle of, at every change, each with the most it may take: the supervisor
+   *  waits for it before a recycle (no longer than that) and never idle-stops a worker at work. */
+  | { type: 'work'; running: { name: string; limit_ms: number }[] }
+  /** The restore of the profile's work after a start: under way, or done (and what could not come back). */
+  | { type: 'restore'; state: 'restoring' | 'done'; failed: string[] };
+
+/** Messages the supervisor sends a worker. `start`, first and once, hands over what must not sit in an
+ *  environment (any process of the same user reads /proc/<pid>/environ, and children inherit it): the
+ *  validated settings (SUPERVISOR_TOKEN, a Redis URL with its password) and the secret that proves a request
+ *  came through the supervisor. */
+export type SupervisorMessage = { type: 'shutdown' } | { type: 'start'; settings: string; secret: string };
+
+/** Set in a worker's environment when its `start` message comes over IPC (not a secret itself). */
+export const START_OVER_IPC_VAR = 'TAT_START_OVER_IPC';
+
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  const type = (value as { type?: unknown } | null)?.type;
+  return type === 'ready' || type === 'switch' || type === 'fatal' || type === 'browser' || type === 'work' || type === 'restore';
+}
+
+export function isSupervisorMessage(value: unknown): value is SupervisorMessage {
+  const type = (value as { type?: unknown } | null)?.type;
+  return type === 'shutdown' || type === 'start';
+}
