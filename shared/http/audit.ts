@@ -2,9 +2,26 @@ import type { Context, Next } from 'koa';
 import { ApiError } from './api-error.ts';
 import type { Logger } from '../runtime/logger.ts';
 
-/** Runs the rest of the request, then writes its audit line (who, what, the status it ended with, also
- *  when it threw): the one shape of audit line the Koa apps write for a change someone made. */
-export async function audited(ctx: Context, next: Next, log: Logger, who: Record<string, unknown>): Promise<void> {
+/** One audit line: who made a change (or tried to), to which profile, what, and how it ended. Never a body
+ *  or a secret. */
+export interface AuditLine {
+  user: string;
+  profile?: string | null;
+  method: string | undefined;
+  path: string | undefined;
+  status: number;
+  /** Reached a worker's own port, not through the supervisor. */
+  direct?: boolean;
+}
+
+/** The one writer of audit lines (`"audit": true`): a warning for a refused sign-in, else information. */
+export function audit(log: Logger, line: AuditLine, message = 'request', level: 'info' | 'warn' = 'info'): void {
+  log[level]({ audit: true, ...line }, message);
+}
+
+/** Runs the rest of a Koa request, then writes its audit line with the status it ended with (also when it
+ *  threw). */
+export async function audited(ctx: Context, next: Next, log: Logger, who: Pick<AuditLine, 'user' | 'profile' | 'direct'>): Promise<void> {
   let status = 500;
   try {
     await next();
@@ -13,13 +30,6 @@ export async function audited(ctx: Context, next: Next, log: Logger, who: Record
     status = error instanceof ApiError ? error.status : 500;
     throw error;
   } finally {
-    log.info({ audit: true, ...who, method: ctx.method, path: ctx.path, status }, 'request');
+    audit(log, { ...who, method: ctx.method, path: ctx.path, status });
   }
-}
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/** Methods that change nothing (RFC 9110 §9.2.1): they are not audited, and no cross-site check applies. */
-export function isSafeMethod(method: string | undefined): boolean {
-  return SAFE_METHODS.has(method ?? 'GET');
 }

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Middleware } from 'koa';
 import { ApiError } from './api-error.ts';
+import { isSafeMethod } from './methods.ts';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** What an HTML form can send to another site without a CORS preflight. No route takes any of them. */
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
 
@@ -12,7 +12,7 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form
  *  `Origin`) cannot trigger anything, not even the routes that read no body (restart, init-all, …). */
 export function sameOriginGuard(): Middleware {
   return async function sameOriginOnly(ctx, next) {
-    if (!SAFE_METHODS.has(ctx.method)) {
+    if (!isSafeMethod(ctx.method)) {
       if (FORM_TYPES.has(ctx.request.type)) {
         throw new ApiError(415, 'unsupported_media_type', 'form submissions are refused here: send JSON ("Content-Type: application/json"), or a CSV upload as "text/csv"');
       }

@@ -3,7 +3,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { z } from 'zod';
 import { Router } from './cjs-imports.ts';
 import type { Action } from '../access/access-rules.ts';
-import { isSafeMethod } from './audit.ts';
+import { isSafeMethod } from './methods.ts';
 import type { Handle } from '../profiles/handle.ts';
 import type { Refusal } from './refusal.ts';
 import { readJson, requireHandle } from './json-body.ts';

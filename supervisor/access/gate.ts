@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { audited, isSafeMethod } from '../../shared/http/audit.ts';
+import { audit, audited } from '../../shared/http/audit.ts';
+import { isSafeMethod } from '../../shared/http/methods.ts';
 import { decide, nameOf, type Action, type Decision } from '../../shared/access/access-rules.ts';
 import type { Handle } from '../../shared/profiles/handle.ts';
 import type { Logger } from '../../shared/runtime/logger.ts';
@@ -41,14 +42,14 @@ export class Gate {
   /** Answers a refusal (a sign-in page for a browser that must sign in first), audited when the request
    *  would have changed something. */
   refuse(req: IncomingMessage, res: ServerResponse, refusal: Refusal, identity: Identity): void {
-    if (!isSafeMethod(req.method)) this.#log.info({ audit: true, user: nameOf(identity), method: req.method, path: req.url, status: refusal.status }, 'request refused');
+    if (!isSafeMethod(req.method)) audit(this.#log, { user: nameOf(identity), method: req.method, path: req.url, status: refusal.status }, 'request refused');
     answerRefusal(req, res, refusal, { frame: SUPERVISOR_FRAME, signInPath: '/login' });
   }
 
   /** One audit line for a state-changing request that was let through, when its answer ends. */
   audit(req: IncomingMessage, res: ServerResponse, identity: Identity, profile: string | null, path: string): void {
     if (isSafeMethod(req.method)) return;
-    res.once('close', () => this.#log.info({ audit: true, user: nameOf(identity), profile, method: req.method, path, status: res.headersSent ? res.statusCode : 499 }, 'request'));
+    res.once('close', () => audit(this.#log, { user: nameOf(identity), profile, method: req.method, path, status: res.headersSent ? res.statusCode : 499 }));
   }
 
   /** The supervisor's Koa routes: each one's declaration asks here (`shared/http/route-access.ts`). Who is asking

@@ -99,7 +99,7 @@ export class ProxyGate {
     if (res.destroyed) return;
     const decision = this.#o.gate.decide(identity, access.action, target);
     if (!decision.allow) return this.#o.gate.refuse(req, res, decision, identity);
-    if (named.name === 'switch' && identity.kind === 'user') return this.#switch(res, identity, target);
+    if (named.name === 'switch' && identity.kind === 'user') return this.#switch(req, res, identity, target);
     if (named.name === 'register' && identity.kind === 'user') {
       res.once('finish', () => {
         if (res.statusCode === 201) void this.#o.gate.identities.users.grant(identity.user.name, target).catch((error) => this.#o.log.error({ err: error }, 'could not grant the registered profile'));
@@ -139,10 +139,10 @@ export class ProxyGate {
   }
 
   /** With sign-in, a person's switch moves only their own `/api/…` (last_profile.json is everyone's). */
-  async #switch(res: ServerResponse, identity: Extract<Identity, { kind: 'user' }>, handle: Handle): Promise<void> {
+  async #switch(req: IncomingMessage, res: ServerResponse, identity: Extract<Identity, { kind: 'user' }>, handle: Handle): Promise<void> {
+    this.#o.gate.audit(req, res, identity, handle, '/api/profile/switch');
     if (!this.#o.supervisor.worker(handle)) return sendError(res, 404, 'profile_not_found', `profile "${handle}" is not registered or its credentials file is missing`);
     await this.#o.gate.identities.users.setCurrent(identity.user.name, handle);
-    this.#o.log.info({ audit: true, user: identity.user.name, profile: handle, method: 'POST', path: '/api/profile/switch', status: 200 }, 'request');
     const body = JSON.stringify({ success: true, handle, requires_restart: true, message: `your /api now goes to "${handle}"; nothing to restart, and no one else's /api moved` });
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
     res.end(body);

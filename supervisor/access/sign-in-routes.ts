@@ -2,6 +2,7 @@ import type { Router } from '../../shared/http/cjs-imports.ts';
 import { z } from 'zod';
 import { ApiError } from '../../shared/http/api-error.ts';
 import { readJson } from '../../shared/http/json-body.ts';
+import { audit } from '../../shared/http/audit.ts';
 import type { Logger } from '../../shared/runtime/logger.ts';
 import type { Settings } from '../../shared/runtime/settings.ts';
 import { profilesOf } from '../../shared/access/access-rules.ts';
@@ -31,7 +32,7 @@ export function signInRoutes(options: { settings: Settings; identities: Identiti
     const attempt = limits.begin(identities.client(ctx.req).address);
     if ('retryAfterSeconds' in attempt) {
       ctx.set('retry-after', String(attempt.retryAfterSeconds));
-      log.warn({ audit: true, user: name, method: 'POST', path: '/auth/login', status: 429 }, 'sign-in refused: too many failed attempts');
+      audit(log, { user: name, method: 'POST', path: '/auth/login', status: 429 }, 'sign-in refused: too many failed attempts', 'warn');
       throw new ApiError(429, 'too_many_attempts', `too many failed sign-ins from this address: try again in ${Math.ceil(attempt.retryAfterSeconds / 60)} minutes`);
     }
     let user;
@@ -43,7 +44,7 @@ export function signInRoutes(options: { settings: Settings; identities: Identiti
     }
     if (!user) {
       attempt.failed();
-      log.warn({ audit: true, user: name, method: 'POST', path: '/auth/login', status: 401 }, 'sign-in failed');
+      audit(log, { user: name, method: 'POST', path: '/auth/login', status: 401 }, 'sign-in failed', 'warn');
       throw new ApiError(401, 'invalid_credentials', 'the user name or the password is wrong');
     }
     attempt.succeeded();
@@ -52,7 +53,7 @@ export function signInRoutes(options: { settings: Settings; identities: Identiti
     if (previous) await signIns.end(previous);
     const id = await signIns.create(user.name);
     ctx.set('set-cookie', cookie(id, Math.floor(settings.AUTH_SESSION_TTL_MS / 1000)));
-    log.info({ audit: true, user: user.name, method: 'POST', path: '/auth/login', status: 200 }, 'signed in');
+    audit(log, { user: user.name, method: 'POST', path: '/auth/login', status: 200 }, 'signed in');
     ctx.body = { success: true, username: user.name, admin: user.admin };
   });
 

@@ -1,14 +1,13 @@
 import os from 'node:os';
 import type { DestinationStream } from 'pino';
-import type { Handle } from '../../shared/profiles/handle.ts';
+import { parseHandle, type Handle } from '../../shared/profiles/handle.ts';
 import type { CurrentProfile } from '../../shared/profiles/current-profile.ts';
-import type { WorkerMessage } from '../../shared/runtime/ipc.ts';
 import type { Logger } from '../../shared/runtime/logger.ts';
 import type { ProfileStore } from '../../shared/profiles/profile-store.ts';
 import type { Settings } from '../../shared/runtime/settings.ts';
 import { desiredState, readConfigSnapshot, type DesiredState } from './desired-state.ts';
 import { plan, type Action, type ActualWorker } from './reconcile.ts';
-import { WorkerLifecycle, type LifecycleOptions, type WorkerEvent, type WorkerStatus } from '../workers/worker-lifecycle.ts';
+import { WorkerLifecycle, type LifecycleEvent, type LifecycleOptions, type WorkerStatus } from '../workers/worker-lifecycle.ts';
 import type { PortRegistry } from './port-registry.ts';
 import type { Spawner } from '../workers/worker-process.ts';
 import { WorkerRequests } from './worker-requests.ts';
@@ -26,7 +25,7 @@ export interface SupervisorOptions {
   pinned: Handle | null;
   /** Backoff timing after a crash (tests shorten it). */
   backoff?: LifecycleOptions['backoff'];
-  onWorkerEvent?(name: string, event: WorkerEvent): void;
+  onWorkerEvent?(name: string, event: LifecycleEvent): void;
   /** Whether the person a worker names (`by`: a user's name, `local` or `SUPERVISOR_TOKEN`) may make `handle`
    *  the current profile: a worker's switch message is carried out only then. */
   maySwitch(by: string, handle: Handle): boolean;
@@ -262,12 +261,7 @@ export class Supervisor {
       logDestination: this.#o.logDestination,
       startGate: this.#startGate,
       ...(this.#o.backoff ? { backoff: this.#o.backoff } : {}),
-      onMessage: (message) => this.#onWorkerMessage(spec, message),
-      onRetryDue: () => void this.reconcile(),
-      onDemand: () => void this.reconcile(),
-      onStateChange: (from, to) => this.#o.log.debug({ handle: handleOf(spec), from, to }, 'worker state'),
-      onEvent: (event) => this.#o.onWorkerEvent?.(spec.name, event),
-      onChange: () => this.#changed(),
+      onEvent: (event) => this.#onWorkerEvent(spec, event),
       // A profile's port taken by another program: the next free one, saved in ports.json, which the next
       // pass reads back (the setup worker's port 0 never conflicts).
       ...(spec.role === 'profile' ? { movePort: async (name: string, taken: number) => {
@@ -278,14 +272,29 @@ export class Supervisor {
     return worker;
   }
 
-  #onWorkerMessage(from: WorkerSpec, message: WorkerMessage): void {
-    if (message.type === 'switch') {
-      if (!this.#o.maySwitch(message.by, message.handle)) {
-        this.#o.log.warn({ worker: handleOf(from), by: message.by, handle: message.handle }, 'a worker asked for a switch that the person it names may not make; ignored');
-        return;
+  /** What a worker's lifecycle says: a pass when one may be due, the dashboard on every change, a switch its
+   *  process asked for (only for a person who may), the metrics. */
+  #onWorkerEvent(from: WorkerSpec, event: LifecycleEvent): void {
+    switch (event.kind) {
+      case 'changed':
+        return this.#changed();
+      case 'state':
+        return this.#o.log.debug({ handle: handleOf(from), from: event.from, to: event.to }, 'worker state');
+      case 'retry-due':
+      case 'demand':
+        return void this.reconcile();
+      case 'switch': {
+        const handle = parseHandle(event.handle);
+        if (!handle || !this.#o.maySwitch(event.by, handle)) {
+          this.#o.log.warn({ worker: handleOf(from), by: event.by, handle: event.handle }, 'a worker asked for a switch that the person it names may not make; ignored');
+          return;
+        }
+        this.#o.log.info({ worker: handleOf(from), by: event.by, handle }, 'switch requested by a worker');
+        return void this.switchTo(handle);
       }
-      this.#o.log.info({ worker: handleOf(from), by: message.by, handle: message.handle }, 'switch requested by a worker');
-      void this.switchTo(message.handle);
+      default:
+        return this.#o.onWorkerEvent?.(from.name, event);
     }
   }
+
 }

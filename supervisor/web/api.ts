@@ -11,6 +11,7 @@ import type { Identity } from '../access/identity.ts';
 import type { Settings } from '../../shared/runtime/settings.ts';
 import type { Context } from 'koa';
 import { openSse } from '../../shared/http/sse-stream.ts';
+import { isNavigation } from '../../shared/http/html-page.ts';
 import type { LogRing } from '../workers/log-ring.ts';
 import { readableLines } from './readable-lines.ts';
 
@@ -53,7 +54,7 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
   router.get('/supervisor/api/workers/:handle/logs', allow({ action: 'use', handle: handleParam }), (ctx) => {
     ctx.vary('accept');
     // A person's browser that opens this URL gets the logs page; API clients keep the JSON.
-    if (ctx.accepts(['json', 'html']) === 'html') {
+    if (isNavigation(ctx.method, ctx.headers)) {
       const handle = requireHandle(ctx.params.handle!);
       ctx.status = 303;
       ctx.redirect(`/logs?handle=${encodeURIComponent(handle)}`);

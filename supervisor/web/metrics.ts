@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { WorkerEvent, WorkerState } from '../workers/worker-lifecycle.ts';
+import type { LifecycleEvent, WorkerState } from '../workers/worker-lifecycle.ts';
 import type { ProxyObserver } from '../proxy/proxy.ts';
 
 const STATES: WorkerState[] = ['starting', 'ready', 'draining', 'stopped', 'idle', 'backoff', 'errored'];
@@ -73,9 +73,9 @@ export class SupervisorMetrics {
   };
 
   /** `name`: the profile's handle, or the setup worker's name. */
-  onWorkerEvent(handle: string, event: WorkerEvent): void {
+  onWorkerEvent(handle: string, event: LifecycleEvent): void {
     if (event.kind === 'ready') this.#spawn.observe({ handle }, event.spawnSeconds);
     else if (event.kind === 'recycled') this.#recycle.observe({ handle }, event.seconds);
-    else this.#restarts.inc({ handle });
+    else if (event.kind === 'crashed') this.#restarts.inc({ handle });
   }
 }

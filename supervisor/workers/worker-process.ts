@@ -18,10 +18,42 @@ export interface Exit {
   signal: string | null;
 }
 
+/** What a worker process says, read from its control channel (IPC today) here and nowhere else: the
+ *  lifecycle hears these, never the messages themselves. */
+export type ProcessEvent =
+  /** Listening: on its TCP port, and on a Unix socket when it has one. */
+  | { kind: 'ready'; port: number; socket: string | null }
+  /** It cannot run: why, for the dashboard (a taken port names the port). */
+  | { kind: 'fatal'; code: string; message: string; port?: number }
+  /** What it is in the middle of, each with the most it may take. */
+  | { kind: 'work'; running: { name: string; limit_ms: number }[] }
+  /** The restore of the profile's work after its start. */
+  | { kind: 'restore'; state: 'restoring' | 'done'; failed: string[] }
+  /** Someone asked it to make a profile the current one. */
+  | { kind: 'switch'; handle: string; by: string };
+
 export interface ProcessHooks {
-  onMessage(message: WorkerMessage): void;
+  onEvent(event: ProcessEvent): void;
   /** One line of the worker's stdout or stderr. */
   onLine(line: string, stream: 'stdout' | 'stderr'): void;
+}
+
+/** A message of the worker's control channel as the event it is; `browser` is the process module's own. */
+export function processEventOf(message: WorkerMessage): ProcessEvent | null {
+  switch (message.type) {
+    case 'ready':
+      return { kind: 'ready', port: message.port, socket: message.socket ?? null };
+    case 'fatal':
+      return { kind: 'fatal', code: message.code, message: message.message, ...(message.port ? { port: message.port } : {}) };
+    case 'work':
+      return { kind: 'work', running: message.running };
+    case 'restore':
+      return { kind: 'restore', state: message.state, failed: message.failed };
+    case 'switch':
+      return { kind: 'switch', handle: message.handle, by: message.by };
+    case 'browser':
+      return null;
+  }
 }
 
 /** One running worker process, as the lifecycle sees it. */
@@ -97,7 +129,8 @@ export class WorkerProcess implements RunningProcess {
     subprocess.on('message', (message: unknown) => {
       if (!isWorkerMessage(message)) return;
       if (message.type === 'browser') this.#browserPid = message.pid;
-      else hooks.onMessage(message);
+      const event = processEventOf(message);
+      if (event) hooks.onEvent(event);
     });
     subprocess.on('error', () => {}); // spawn errors surface as an exit
     for (const stream of ['stdout', 'stderr'] as const) {

@@ -55,8 +55,10 @@ async function startRecordingProxy() {
   });
   server.on('connect', (req, socket) => {
     seen.push(`CONNECT ${req.url}`);
+    socket.on('error', () => {}); // Chromium may reset a tunnel it gave up on
     socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n');
   });
+  server.on('connection', (socket) => socket.on('error', () => {}));
   await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
   return {
     seen,

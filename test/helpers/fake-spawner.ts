@@ -1,6 +1,6 @@
 // A spawner without processes, for unit tests of the lifecycle and of reconcile: each "process" is an
 // object the test drives (ready, crash, hang), and every spawn and stop is recorded.
-import type { Exit, ProcessHooks, RunningProcess, Spawner } from '../../supervisor/workers/worker-process.ts';
+import { processEventOf, type Exit, type ProcessHooks, type RunningProcess, type Spawner } from '../../supervisor/workers/worker-process.ts';
 import type { WorkerSpec } from '../../supervisor/workers/worker-spec.ts';
 import type { WorkerMessage } from '../../shared/runtime/ipc.ts';
 
@@ -33,12 +33,13 @@ export class FakeProcess implements RunningProcess {
 
   /** Says `ready`, as a worker does once it listens. */
   ready(): void {
-    if (this.running) this.#hooks.onMessage({ type: 'ready', port: this.spec.port || 45_000, socket: null });
+    if (this.running) this.#hooks.onEvent({ kind: 'ready', port: this.spec.port || 45_000, socket: null });
   }
 
-  /** An IPC message from the worker. */
+  /** An IPC message from the worker, read as the real process module reads it. */
   message(message: WorkerMessage): void {
-    if (this.running) this.#hooks.onMessage(message);
+    const event = processEventOf(message);
+    if (this.running && event) this.#hooks.onEvent(event);
   }
 
   line(text: string): void {

@@ -71,13 +71,13 @@ test('a compiled worker refuses a build its sources changed after; the npm start
 });
 
 test('stack traces of the compiled code name the .ts sources', () => {
-  const script = `const { loadSettings } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'dist', 'shared', 'settings.js'))});
+  const script = `const { loadSettings } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'dist', 'shared', 'runtime', 'settings.js'))});
     try { await loadSettings('/nonexistent', { PORT: 'not a port' }); } catch (error) { console.log(error.stack); }`;
   const withMaps = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.match(withMaps.stdout, /invalid settings/);
-  assert.match(withMaps.stdout, /shared\/settings\.ts:\d+/, withMaps.stdout);
+  assert.match(withMaps.stdout, /shared\/runtime\/settings\.ts:\d+/, withMaps.stdout);
   const without = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  assert.match(without.stdout, /dist\/shared\/settings\.js:\d+/, 'without source maps the same trace names the compiled file');
+  assert.match(without.stdout, /dist\/shared\/runtime\/settings\.js:\d+/, 'without source maps the same trace names the compiled file');
 });
 
 test('the supervisor and its workers run the compiled code, with source maps', async (t) => {

@@ -22,12 +22,10 @@ function lifecycle(options: { startTimeoutMs?: number; maxRestarts?: number } = 
     log: createLogger({ level: 'silent' }),
     logDestination: { write() {} },
     backoff: { baseDelayMs: 30, maxDelayMs: 60 },
-    onMessage() {},
-    onRetryDue: () => {
-      retriesDue += 1;
+    onEvent: (event) => {
+      if (event.kind === 'retry-due') retriesDue += 1;
+      else if (event.kind === 'state') states.push(event.to);
     },
-    onDemand() {},
-    onStateChange: (_from, to) => states.push(to),
   });
   return { worker, spawner, states, retriesDue: () => retriesDue };
 }
@@ -168,10 +166,8 @@ test('idle: unused time counts only while ready with no request, stream or autom
     settings: { START_TIMEOUT_MS: 2000, STOP_TIMEOUT_MS: 1000, MAX_RESTARTS: 5, RESTART_WINDOW_MS: 60_000 },
     log: createLogger({ level: 'silent' }),
     logDestination: { write() {} },
-    onMessage() {},
-    onRetryDue() {},
-    onDemand: () => {
-      demands += 1;
+    onEvent: (event) => {
+      if (event.kind === 'demand') demands += 1;
     },
   });
   await worker.start(spec());

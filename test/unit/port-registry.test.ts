@@ -134,10 +134,7 @@ function lifecycle(move?: (name: string, taken: number) => Promise<number | null
     log: silent,
     logDestination: { write() {} },
     backoff: { baseDelayMs: 30, maxDelayMs: 60 },
-    onMessage() {},
-    onRetryDue() {},
-    onDemand() {},
-    onStateChange: (_from, to) => states.push(to),
+    onEvent: (event) => event.kind === 'state' && states.push(event.to),
     ...(movePort ? { movePort } : {}),
   });
   return { worker, spawner, states };

@@ -1,0 +1,126 @@
+import type { DestinationStream } from 'pino';
+import type { UpstreamTarget } from '../proxy/admission.ts';
+import type { LogRing } from './log-ring.ts';
+import { workerLogRelay } from './log-relay.ts';
+import type { StartGate } from './start-gate.ts';
+import type { Exit, ProcessEvent, RunningProcess, Spawner } from './worker-process.ts';
+import { handleOf, type WorkerSpec } from './worker-spec.ts';
+
+/** What the process a lifecycle runs now says and does; an older process's words never reach it. */
+export interface ProcessCallbacks {
+  onEvent(event: Exclude<ProcessEvent, { kind: 'ready' }>): void;
+  /** Listening (its `ready`): the address is known. */
+  onListening(proc: RunningProcess): void;
+  /** Not ready within the start timeout. */
+  onTimedOut(proc: RunningProcess): void;
+  /** Gone: `expected` when the lifecycle stopped it. */
+  onExit(proc: RunningProcess, exit: Exit, expected: boolean): void;
+}
+
+/** The process a worker's lifecycle runs now. Each spawn is a new generation whose events, `ready` and exit
+ *  alone count. It holds the start slot (`StartGate`) until its process listens or goes, times the start,
+ *  relays the process's log lines, and knows where it listens and whether its exit was asked for. */
+export interface CurrentProcessOptions {
+  spawn: Spawner;
+  /** Where its log lines go: the ring its logs view reads, and the supervisor's own output. */
+  ring: LogRing;
+  destination: DestinationStream;
+  startGate: StartGate | undefined;
+  /** `onTimedOut` when it did not say `ready` within this. */
+  startTimeoutMs: number;
+}
+
+export class CurrentProcess {
+  readonly #o: CurrentProcessOptions;
+  #proc: RunningProcess | null = null;
+  #generation = 0;
+  #address: { port: number; socket: string | null } | null = null;
+  #startedAt: Date | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #leaveGate: () => void = () => {};
+  readonly #expected = new WeakSet<RunningProcess>();
+
+  constructor(options: CurrentProcessOptions) {
+    this.#o = options;
+  }
+
+  get proc(): RunningProcess | null {
+    return this.#proc;
+  }
+
+  get running(): boolean {
+    return this.#proc?.running ?? false;
+  }
+
+  get pid(): number | null {
+    return this.#proc?.running ? this.#proc.pid : null;
+  }
+
+  /** Counts processes: a request the old one refused asks admission for a later generation. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The port it listens on, once it said so. */
+  get port(): number | null {
+    return this.#address?.port ?? null;
+  }
+
+  /** When it became ready (wall clock, for the status). */
+  get startedAt(): Date | null {
+    return this.#startedAt;
+  }
+
+  /** Waits for a start slot, then spawns the process for `spec`. */
+  async spawn(spec: WorkerSpec, callbacks: ProcessCallbacks): Promise<void> {
+    const generation = ++this.#generation;
+    this.#address = null;
+    this.#leaveGate();
+    this.#leaveGate = (await this.#o.startGate?.enter()) ?? (() => {});
+    const mine = () => generation === this.#generation;
+    let relay: ((line: string, stream: 'stdout' | 'stderr') => void) | null = null;
+    const proc = this.#o.spawn(spec, {
+      onEvent: (event) => {
+        if (!mine()) return;
+        if (event.kind !== 'ready') return callbacks.onEvent(event);
+        if (proc !== this.#proc) return;
+        this.#endStart();
+        this.#address = { port: event.port || spec.port, socket: event.socket };
+        this.#startedAt = new Date();
+        callbacks.onListening(proc);
+      },
+      onLine: (line, stream) => {
+        relay ??= workerLogRelay({ handle: handleOf(spec), pid: proc.pid, ring: this.#o.ring, destination: this.#o.destination });
+        relay(line, stream);
+      },
+    });
+    this.#proc = proc;
+    this.#timer = setTimeout(() => mine() && callbacks.onTimedOut(proc), this.#o.startTimeoutMs);
+    void proc.exited.then((exit) => {
+      if (!mine()) return;
+      this.#endStart();
+      callbacks.onExit(proc, exit, this.#expected.has(proc));
+    });
+  }
+
+  /** Where requests go: its Unix socket when it has one, else its TCP port (`port` until it says). */
+  target(port: number): UpstreamTarget {
+    const { port: listening, socket } = this.#address ?? { port, socket: null };
+    return socket ? { socketPath: socket, host: '127.0.0.1', port: listening } : new URL(`http://127.0.0.1:${listening}`);
+  }
+
+  /** The lifecycle is stopping it: its exit is no crash, and its start is over. The process, if running. */
+  expectExit(): RunningProcess | null {
+    this.#endStart();
+    if (!this.#proc?.running) return null;
+    this.#expected.add(this.#proc);
+    return this.#proc;
+  }
+
+  /** Its start is over (listening, gone, or being stopped): the timer ends, the start slot is free. */
+  #endStart(): void {
+    clearTimeout(this.#timer);
+    this.#leaveGate();
+    this.#leaveGate = () => {};
+  }
+}
