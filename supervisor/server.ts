@@ -37,12 +37,12 @@ export function createSupervisorServer(options: SupervisorServerOptions): Server
   // every second; a body that stops arriving is cut by `limits`.
   const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 1_000, keepAliveTimeout: 5_000 }, (req, res) => {
     if (!hostAllowed(req.headers.host)) {
-      sendError(res, 421, 'host_not_allowed', HOST_NOT_ALLOWED_MESSAGE);
+      sendError(res, { status: 421, code: 'host_not_allowed', message: HOST_NOT_ALLOWED_MESSAGE });
       return;
     }
     if (hostCount(req) !== 1) {
       // Node keeps the first of several Host lines; whoever comes next might read another (RFC 9112 §3.2).
-      sendError(res, 400, 'bad_request', 'a request has exactly one Host header', {}, { connection: 'close' });
+      sendError(res, { status: 400, code: 'bad_request', message: 'a request has exactly one Host header' }, { connection: 'close' });
       return;
     }
     limits.watchBody(req, res);
@@ -53,7 +53,7 @@ export function createSupervisorServer(options: SupervisorServerOptions): Server
         return;
       case 'unknown-profile':
         if (isNavigation(req.method, req.headers)) sendPage(res, pages.invalidHandle(route.segment), SUPERVISOR_FRAME, VARY_ACCEPT);
-        else sendError(res, 404, 'profile_not_found', 'no such profile: handles are lowercase letters, digits, dots and hyphens', {}, VARY_ACCEPT);
+        else sendError(res, { status: 404, code: 'profile_not_found', message: 'no such profile: handles are lowercase letters, digits, dots and hyphens' }, VARY_ACCEPT);
         return;
       case 'profile-root':
         // A redirect to the profile's page, decided like the page itself: nothing tells anyone whether

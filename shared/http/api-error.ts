@@ -64,21 +64,22 @@ export function errorBody(code: ErrorCode, message: string, extra: Record<string
   return { success: false as const, error: code, message, ...extra };
 }
 
-/** For the paths that answer without Koa (the supervisor's proxy). */
-export function sendError(
-  res: ServerResponse,
-  status: number,
-  code: ErrorCode,
-  message: string,
-  extra: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-): void {
+/** An error answer as data: what `ApiError` carries, and what the paths outside Koa build. */
+export interface ErrorAnswer {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly extra?: Record<string, unknown>;
+}
+
+/** For the paths that answer without Koa (the supervisor's proxy and server): the same body Koa's answers have. */
+export function sendError(res: ServerResponse, answer: ErrorAnswer, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify(errorBody(code, message, extra));
-  res.writeHead(status, {
+  const body = JSON.stringify(errorBody(answer.code, answer.message, answer.extra));
+  res.writeHead(answer.status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',

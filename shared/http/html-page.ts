@@ -1,4 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { esc, pageShell } from './page-shell.ts';
+
+export { esc };
 
 /** The headers every page is served with (the static pages and the generated ones alike). */
 export const PAGE_HEADERS = {
@@ -62,18 +65,9 @@ export function renderPage(content: PageContent, frame: PageFrame): string {
         .join('')}</ol>`
     : '';
   const actions = content.actions?.length ? `<div class="row actions">${content.actions.map(action).join('')}</div>` : '';
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>TAT-MIS · ${esc(content.title)}</title>
-<link rel="stylesheet" href="${esc(frame.assets)}base.css">
-<script src="${esc(frame.assets)}client.js" defer></script>
-<script src="${esc(frame.assets)}landing.js" defer></script>
-</head>
-<body>
-<header class="top"><h1>TAT-MIS</h1>${frame.subtitle ? `<span class="sub">${esc(frame.subtitle)}</span>` : ''}<a href="${esc(frame.home.href)}">${esc(frame.home.label)}</a></header>
+  return pageShell(
+    { title: `TAT-MIS · ${content.title}`, assets: frame.assets, script: 'landing.js' },
+    `<header class="top"><h1>TAT-MIS</h1>${frame.subtitle ? `<span class="sub">${esc(frame.subtitle)}</span>` : ''}<a href="${esc(frame.home.href)}">${esc(frame.home.label)}</a></header>
 <main class="landing">
 <section class="card" data-code="${esc(content.code)}" data-status="${content.status}">
 <h2>${esc(content.title)}</h2>
@@ -82,9 +76,8 @@ ${facts}${steps}${lines}${actions}
 <p class="progress" id="landing-progress" aria-live="polite"></p>
 <p class="error" id="landing-error" role="alert"></p>
 </section>
-</main>
-</body>
-</html>`;
+</main>`,
+  );
 }
 
 /** For the paths that answer without Koa (the supervisor's proxy). */
@@ -127,9 +120,6 @@ function action(a: PageAction): string {
   return `<button type="button"${cls} ${data.join(' ')}>${esc(a.label)}</button>`;
 }
 
-export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /** Escaped text where `between backticks` becomes code. */
 function rich(s: string): string {

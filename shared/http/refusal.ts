@@ -31,7 +31,7 @@ export function answerRefusal(req: IncomingMessage, res: ServerResponse, refusal
   }
   const headers: Record<string, string> = { vary: 'Accept', ...(refusal.status === 401 ? { 'www-authenticate': 'Bearer' } : {}) };
   if (navigation) return sendPage(res, genericErrorPage(refusal.status, refusal.code, refusal.message), options.frame, headers);
-  sendError(res, refusal.status, refusal.code, refusal.message, {}, headers);
+  sendError(res, refusal, headers);
 }
 
 /** The same refusal on the raw socket of a WebSocket upgrade. */

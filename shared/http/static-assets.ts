@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../profiles/paths.ts';
 import { PAGE_HEADERS } from './html-page.ts';
+import { pageShell, type PageHead } from './page-shell.ts';
 import { allow, strictRouter, type RouteAccess } from './route-access.ts';
 import type { Router } from './cjs-imports.ts';
 
@@ -12,22 +13,29 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-/** Styles and helpers every page loads (`landing.js`: the buttons of the pages written for errors). */
-export const SHARED_UI_ASSETS = {
-  '/assets/base.css': 'shared/ui/base.css',
-  '/assets/client.js': 'shared/ui/client.js',
-  '/assets/landing.js': 'shared/ui/landing.js',
-  '/assets/safe-next.js': 'shared/ui/safe-next.js',
-};
+/** The pages' shared modules and styles (`landing.js`: the buttons of the pages written for errors):
+ *  code, not data, open to anyone who may load a page. */
+export const SHARED_UI_ASSETS = Object.fromEntries(
+  ['base.css', 'client.js', 'format.js', 'event-stream.js', 'register-form.js', 'profile-actions.js', 'landing.js', 'safe-next.js'].map((name) => [`/assets/${name}`, `shared/ui/${name}`]),
+);
+
+/** A file to serve; a page's body is served inside the one page shell (`page-shell.ts`). */
+export interface Asset {
+  file: string;
+  access: RouteAccess;
+  page?: Omit<PageHead, 'assets'>;
+}
 
 /** The pages need no build step: a fixed map of URL → file under the project, read once, served from
  *  memory, each URL a route that declares who may load it. Only the listed files exist, so no request can
- *  reach another path. */
-export function staticAssets(files: Record<string, { file: string; access: RouteAccess }>): Router {
+ *  reach another path. `assets`: where the pages find their assets (`/assets/`, or `assets/` under a
+ *  profile's `/p/<h>/`). */
+export function staticAssets(files: Record<string, Asset>, options: { assets: string }): Router {
   const router = strictRouter();
-  for (const [url, { file, access }] of Object.entries(files)) {
+  for (const [url, { file, access, page }] of Object.entries(files)) {
     const full = path.join(PROJECT_ROOT, file);
-    const body = fs.readFileSync(full);
+    const text = fs.readFileSync(full);
+    const body = page ? Buffer.from(pageShell({ ...page, assets: options.assets }, text.toString('utf8'))) : text;
     const type = TYPES[path.extname(full)] ?? 'application/octet-stream';
     router.get(url, allow(access), (ctx) => {
       ctx.type = type;
@@ -40,6 +48,6 @@ export function staticAssets(files: Record<string, { file: string; access: Route
 }
 
 /** The same access for every file of a list. */
-export function assetsFor(files: Record<string, string>, access: RouteAccess): Record<string, { file: string; access: RouteAccess }> {
+export function assetsFor(files: Record<string, string>, access: RouteAccess): Record<string, Asset> {
   return Object.fromEntries(Object.entries(files).map(([url, file]) => [url, { file, access }]));
 }

@@ -1,4 +1,3 @@
-// @ts-check
 // Where the sign-in page sends a person afterwards: an ES module, so that the page and the node tests use
 // the very same code.
 

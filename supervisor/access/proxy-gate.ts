@@ -51,7 +51,7 @@ export class ProxyGate {
     if (identity instanceof Promise) {
       identity.then(
         (who) => this.#http(req, res, route, who, allowed),
-        () => sendError(res, 500, 'internal_error', 'who is asking could not be checked'),
+        () => sendError(res, { status: 500, code: 'internal_error', message: 'who is asking could not be checked' }),
       );
       return;
     }
@@ -111,8 +111,8 @@ export class ProxyGate {
   #forward(req: IncomingMessage, res: ServerResponse, route: ProxiedRoute, identity: Identity, worker: WorkerLifecycle | undefined, json?: Buffer): void {
     if (!worker) {
       if (route.kind === 'profile') return this.#o.pages.answerNotFound(req, res, route.handle, notFoundMessage(route.handle));
-      if (identity.kind === 'user') return sendError(res, 409, 'no_active_profile', 'you have no profile yet: register one (POST /api/profile/register {"handle": "…"}), or ask an admin to grant you one');
-      return sendError(res, 503, 'worker_unavailable', 'no worker serves /api yet; try again shortly', {}, { 'retry-after': '1' });
+      if (identity.kind === 'user') return sendError(res, { status: 409, code: 'no_active_profile', message: 'you have no profile yet: register one (POST /api/profile/register {"handle": "…"}), or ask an admin to grant you one' });
+      return sendError(res, { status: 503, code: 'worker_unavailable', message: 'no worker serves /api yet; try again shortly' }, { 'retry-after': '1' });
     }
     this.#o.gate.audit(req, res, identity, worker.admission.handle, route.path);
     this.#o.proxy.forward({ req, res, worker: worker.admission, path: route.path, prefix: route.kind === 'profile' ? route.prefix : '', headers: this.#whoHeaders(identity), ...(json ? { json } : {}) });
@@ -141,7 +141,7 @@ export class ProxyGate {
   /** With sign-in, a person's switch moves only their own `/api/…` (last_profile.json is everyone's). */
   async #switch(req: IncomingMessage, res: ServerResponse, identity: Extract<Identity, { kind: 'user' }>, handle: Handle): Promise<void> {
     this.#o.gate.audit(req, res, identity, handle, '/api/profile/switch');
-    if (!this.#o.supervisor.worker(handle)) return sendError(res, 404, 'profile_not_found', `profile "${handle}" is not registered or its credentials file is missing`);
+    if (!this.#o.supervisor.worker(handle)) return sendError(res, { status: 404, code: 'profile_not_found', message: `profile "${handle}" is not registered or its credentials file is missing` });
     await this.#o.gate.identities.users.setCurrent(identity.user.name, handle);
     const body = JSON.stringify({ success: true, handle, requires_restart: true, message: `your /api now goes to "${handle}"; nothing to restart, and no one else's /api moved` });
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -150,9 +150,9 @@ export class ProxyGate {
 
   /** A body that could not be read or used, answered as the worker would have (the same codes). */
   #failed(res: ServerResponse, error: unknown): void {
-    if (error instanceof ApiError) return sendError(res, error.status, error.code, error.message, error.extra, VARY_ACCEPT);
+    if (error instanceof ApiError) return sendError(res, error, VARY_ACCEPT);
     this.#o.log.error({ err: error }, 'a proxied request could not be checked');
-    sendError(res, 500, 'internal_error', 'the request could not be checked');
+    sendError(res, { status: 500, code: 'internal_error', message: 'the request could not be checked' });
   }
 
   /** Who is asking, for the worker: set only by the supervisor (a client's copies are dropped), proven by a

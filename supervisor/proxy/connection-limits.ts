@@ -67,7 +67,7 @@ export class ConnectionLimits {
       } else if (now - body.since >= this.#bodyTimeoutMs) {
         this.#bodies.delete(req);
         this.#log.warn({ method: req.method, path: req.url, address: req.socket?.remoteAddress, timeout_ms: this.#bodyTimeoutMs }, 'request body stopped arriving; cut');
-        sendError(body.res, 408, 'request_timeout', `the request body stopped arriving for ${this.#bodyTimeoutMs} ms`, {}, { connection: 'close' });
+        sendError(body.res, { status: 408, code: 'request_timeout', message: `the request body stopped arriving for ${this.#bodyTimeoutMs} ms` }, { connection: 'close' });
         setTimeout(() => req.socket?.destroy(), 100).unref();
       }
     }

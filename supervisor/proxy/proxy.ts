@@ -20,7 +20,7 @@ export type ProxyErrorAnswerer = (
   headers?: Record<string, string>,
 ) => void;
 
-const jsonAnswer: ProxyErrorAnswerer = (_req, res, a, headers) => sendError(res, a.status, a.code, a.message, a.extra, headers);
+const jsonAnswer: ProxyErrorAnswerer = (_req, res, a, headers) => sendError(res, a, headers);
 
 /** The worker's process is gone or going: nothing answered on that connection. */
 const REFUSED = new Set(['ECONNREFUSED', 'ENOENT']);

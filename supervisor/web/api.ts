@@ -13,7 +13,7 @@ import type { Context } from 'koa';
 import { openSse } from '../../shared/http/sse-stream.ts';
 import { isNavigation } from '../../shared/http/html-page.ts';
 import type { LogRing } from '../workers/log-ring.ts';
-import { readableLines } from './readable-lines.ts';
+import { readableLine, readableLines } from './readable-lines.ts';
 
 /** `/supervisor/api/…` and `/healthz` (README, "API"). Actions on workers are requests that the reconcile
  *  loop carries out (docs/architecture.md, "The reconcile loop"). */
@@ -69,7 +69,9 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
 
   router.get('/supervisor/api/workers/:handle/logs/stream', allow({ action: 'use', handle: handleParam }), (ctx) => {
     const { handle, worker } = workerOf(ctx.params.handle!);
-    logStream(ctx, worker.logs, () => supervisor.worker(handle) === worker);
+    // `format=readable`: each line as the pages show it (readable-lines.ts), not the JSON record.
+    const readable = ctx.query.format === 'readable';
+    logStream(ctx, worker.logs, () => supervisor.worker(handle) === worker, readable ? (line) => JSON.stringify(readableLine(line)) : (line) => line);
   });
 
   for (const action of ['restart', 'stop', 'start'] as const) {
@@ -108,12 +110,12 @@ const GONE_CHECK_MS = 2000;
  *  client goes or the supervisor stops): each line of the tail as `event: line` (the relayed JSON line,
  *  already redacted), `event: live` once the tail is sent, then each new line as it comes; `event: gone`
  *  and the end when the profile's worker is removed (deleted, or outside PROFILES). */
-function logStream(ctx: Context, ring: LogRing, stillThere: () => boolean): void {
+function logStream(ctx: Context, ring: LogRing, stillThere: () => boolean, render: (line: string) => string): void {
   const stream = openSse(ctx);
   const tail = ring.tail();
   // Taken and subscribed in one go: no line is lost or sent twice between the tail and the first new line.
-  stream.onEnd(ring.subscribe((line) => stream.send('line', line)));
-  for (const line of tail) stream.send('line', line);
+  stream.onEnd(ring.subscribe((line) => stream.send('line', render(line))));
+  for (const line of tail) stream.send('line', render(line));
   stream.send('live', JSON.stringify({ lines: tail.length }));
   const gone = setInterval(() => {
     if (stillThere()) return;

@@ -7,7 +7,7 @@ import { dashboardEvents } from './dashboard-events.ts';
 import type { Supervisor } from '../control/supervisor.ts';
 import { SHARED_UI_ASSETS, assetsFor, staticAssets } from '../../shared/http/static-assets.ts';
 import type { Settings } from '../../shared/runtime/settings.ts';
-import { allow, strictRouter, useRoutes } from '../../shared/http/route-access.ts';
+import { allow, strictRouter, useRoutes, type RouteAccess } from '../../shared/http/route-access.ts';
 import type { Gate } from '../access/gate.ts';
 import { signInRoutes } from '../access/sign-in-routes.ts';
 import type { SignInLimits } from '../access/sign-in-limits.ts';
@@ -35,21 +35,23 @@ export function createSupervisorApp(supervisor: Supervisor, options: SupervisorA
     ctx.type = options.metrics.contentType;
     ctx.body = await options.metrics.metrics();
   });
-  const pages = staticAssets({
-    // What the sign-in page loads is open to everyone; the other pages to whoever they are for.
-    ...assetsFor({ '/login': 'supervisor/web/public/login.html', '/assets/login.js': 'supervisor/web/public/login.js', ...SHARED_UI_ASSETS }, { action: 'public' }),
-    ...assetsFor(
-      {
-        '/': 'supervisor/web/public/dashboard.html',
-        '/logs': 'supervisor/web/public/logs.html',
-        '/assets/dashboard.js': 'supervisor/web/public/dashboard.js',
-        '/assets/logs.js': 'supervisor/web/public/logs.js',
-        '/assets/logs.css': 'supervisor/web/public/logs.css',
-      },
-      { action: 'signed-in' },
-    ),
-    ...assetsFor({ '/admin': 'supervisor/web/public/admin.html', '/assets/admin.js': 'supervisor/web/public/admin.js' }, { action: 'admin' }),
-  });
+  const PUBLIC = { action: 'public' } as const;
+  const SIGNED_IN = { action: 'signed-in' } as const;
+  const ADMIN = { action: 'admin' } as const;
+  const page = (name: string, access: RouteAccess, head: { title: string; styles?: string[]; bodyClass?: string }) => ({ file: `supervisor/web/public/${name}.html`, access, page: { ...head, script: `${name}.js` } });
+  const pages = staticAssets(
+    {
+      // What the sign-in page loads is open to everyone; the other pages to whoever they are for.
+      '/login': page('login', PUBLIC, { title: 'TAT-MIS · sign in' }),
+      '/': page('dashboard', SIGNED_IN, { title: 'TAT-MIS · profiles' }),
+      '/logs': page('logs', SIGNED_IN, { title: 'TAT-MIS · logs', styles: ['logs.css'], bodyClass: 'logs-page' }),
+      '/admin': page('admin', ADMIN, { title: 'TAT-MIS · people' }),
+      ...assetsFor({ '/assets/login.js': 'supervisor/web/public/login.js', ...SHARED_UI_ASSETS }, PUBLIC),
+      ...assetsFor({ '/assets/dashboard.js': 'supervisor/web/public/dashboard.js', '/assets/logs.js': 'supervisor/web/public/logs.js', '/assets/logs.css': 'supervisor/web/public/logs.css' }, SIGNED_IN),
+      ...assetsFor({ '/assets/admin.js': 'supervisor/web/public/admin.js' }, ADMIN),
+    },
+    { assets: '/assets/' },
+  );
   useRoutes(app, options.gate.judge, [
     metrics,
     pages,

@@ -8,6 +8,7 @@ import { shownPath } from '../../shared/profiles/paths.ts';
 import type { ProfileStore } from '../../shared/profiles/profile-store.ts';
 import type { Settings } from '../../shared/runtime/settings.ts';
 import type { Action } from '../../shared/access/actions.ts';
+import type { LastExit } from '../workers/worker-status.ts';
 import { readableLines } from './readable-lines.ts';
 
 export function notFoundMessage(handle: string): string {
@@ -48,14 +49,14 @@ export class LandingPages {
   /** The proxy's error answer: a page for a person's browser, the JSON for everyone else. */
   answerProxyError(req: IncomingMessage, res: ServerResponse, answer: ProxyAnswer, extraHeaders: Record<string, string> = {}): void {
     const headers = { ...extraHeaders, ...VARY_ACCEPT };
-    const json = () => sendError(res, answer.status, answer.code, answer.message, answer.extra, headers);
+    const json = () => sendError(res, answer, headers);
     if (!isNavigation(req.method, req.headers)) return json();
     void this.proxyError(req, answer).then((page) => sendPage(res, page, SUPERVISOR_FRAME, headers), json);
   }
 
   /** No worker for `/p/<handle>/…`: the page, or the JSON. */
   answerNotFound(req: IncomingMessage, res: ServerResponse, handle: Handle, message: string): void {
-    const json = () => sendError(res, 404, 'profile_not_found', message, { handle }, VARY_ACCEPT);
+    const json = () => sendError(res, { status: 404, code: 'profile_not_found', message, extra: { handle } }, VARY_ACCEPT);
     if (!isNavigation(req.method, req.headers)) return json();
     void this.notFound(req, handle).then((page) => sendPage(res, page, SUPERVISOR_FRAME, VARY_ACCEPT), json);
   }
@@ -148,11 +149,11 @@ export class LandingPages {
       };
     }
     if (answer.status === 503 && state === 'errored') {
-      const exit = answer.extra.last_exit as { code: number | null; signal: string | null; at: string; reason: string } | null;
+      const exit = answer.extra.last_exit as LastExit | null;
       const problem = answer.extra.problem as { message: string } | null;
       const lines = Array.isArray(answer.extra.last_log_lines) ? readableLines(answer.extra.last_log_lines as string[]) : [];
       const facts: [string, string][] = [['State', 'errored: it kept crashing and was stopped']];
-      if (exit) facts.push(['Last exit', `${exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal}`} (${exit.reason.replaceAll('_', ' ')}) at ${new Date(exit.at).toLocaleString('en-GB')}`]);
+      if (exit) facts.push(['Last exit', `${exit.summary} at ${new Date(exit.at).toLocaleString('en-GB')}`]);
       if (problem) facts.push(['Problem', problem.message]);
       return {
         status: 503,

@@ -33,7 +33,8 @@ export class Crashes {
   /** An exit nobody asked for, of a process started at `startedAt` (performance.now()): give up, or restart
    *  after the backoff it returns. */
   record(startedAt: number, exit: Exit, reason: string): RestartDecision {
-    this.#last = { code: exit.code, signal: exit.signal, at: new Date().toISOString(), reason };
+    const summary = `${exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal}`} (${reason.replaceAll('_', ' ')})`;
+    this.#last = { code: exit.code, signal: exit.signal, at: new Date().toISOString(), reason, summary };
     this.#count += 1;
     const decision = this.#policy.recordExit(performance.now() - startedAt);
     if (decision.action === 'restart') {

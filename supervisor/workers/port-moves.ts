@@ -53,9 +53,10 @@ export class PortMoves {
     if (moved === null || moved.port === taken) {
       return { problem: { code: 'port_conflict', port: taken, message: `port ${taken} is in use by another program and no free port was found to move to: stop that program, or give the profile another port in ports.json and restart it` } };
     }
-    this.#moved = { from: taken, to: moved.port, at: new Date().toISOString(), saved: moved.saved };
-    const where = moved.saved ? 'saved in ports.json' : 'until the supervisor restarts: ports.json is corrupt';
-    this.#log.warn({ handle, from: taken, to: moved.port }, `port ${taken} is taken by another program; the worker now uses port ${moved.port} (${where})`);
+    const where = moved.saved ? 'saved in ports.json' : 'until the supervisor restarts: ports.json is damaged, fix it to keep it';
+    const message = `Port ${taken} was taken by another program; it now uses ${moved.port} (${where}).`;
+    this.#moved = { from: taken, to: moved.port, at: new Date().toISOString(), saved: moved.saved, message };
+    this.#log.warn({ handle, from: taken, to: moved.port }, message);
     return { spec: { ...spec, port: moved.port } };
   }
 

@@ -10,6 +10,8 @@ export interface LastExit {
   signal: string | null;
   at: string;
   reason: string;
+  /** As the pages say it: `code 1 (crashed)`, `signal SIGKILL (start timeout)`. */
+  summary: string;
 }
 
 export type Problem = { code: string; message: string; port?: number };
@@ -19,7 +21,7 @@ export type PendingRecycle = { action: 'recycle'; reason: string; waiting_for: s
 
 /** Its port was taken by another program, so it was moved (the latest move since the supervisor started).
  *  `saved`: in ports.json (false while that file is corrupt: the port holds until the supervisor restarts). */
-export type PortMoved = { from: number; to: number; at: string; saved: boolean };
+export type PortMoved = { from: number; to: number; at: string; saved: boolean; message: string };
 
 /** What a start, stop or backoff is doing now, since when (ms since the epoch), and the most it takes. */
 export type Stage = { text: string; started_at: number; limit_ms: number };

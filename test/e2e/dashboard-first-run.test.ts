@@ -27,14 +27,17 @@ test('first run: register card, credentials_not_found with its path, then a regi
   await page.type('#register-handle', 'nick.tat');
   await page.click('#register-button');
   const shown = await waitForText(page, '#register-error', direct.body.message);
-  assert.ok(shown.includes(`config/${expected}`), `the error names the expected file: ${shown}`);
+  // Named where it really goes: this config dir is not the project's config/, so the full path.
+  const file = sup.config.file(expected);
+  assert.equal(direct.body.file, file);
+  assert.ok(shown.includes(file), `the error names the expected file: ${shown}`);
   assert.ok(await isVisible(page, '#register-error'), 'the error is visible');
   assert.equal(
     await page.$eval('#register-error', (node) => (node as any).previousElementSibling?.id),
     'register-form',
     'the error sits right under the register form',
   );
-  assert.equal(await textOf(page, '#expected-path'), `config/${expected}`, 'the instructions name the exact file to create');
+  assert.equal(await textOf(page, '#expected-path'), file, 'the instructions name the exact file to create');
   assert.equal(await textOf(page, '#register-ok'), '');
   assert.equal(await page.$eval('#register-button', (b) => (b as any).disabled), false, 'the button is usable again after the error');
 

@@ -30,11 +30,17 @@ function importsOf(root: string, file: string): string[] {
   const out: string[] = [];
   for (const match of text.matchAll(IMPORT)) {
     const spec = match[1] ?? match[2] ?? match[3]!;
-    // the pages' modules import each other by URL (/assets/…): the same files
-    if (spec.startsWith('/assets/')) out.push(path.join('shared/ui', spec.slice('/assets/'.length)));
-    else if (spec.startsWith('.')) out.push(path.normalize(path.join(path.dirname(file), spec)));
+    if (spec.startsWith('.')) out.push(pageModule(root, file, spec) ?? path.normalize(path.join(path.dirname(file), spec)));
   }
   return out;
+}
+
+/** The pages' folders are one folder to the browser (all served under `assets/`): a page's `./client.js` is
+ *  `shared/ui/client.js` (tsconfig.pages.json's rootDirs). */
+const PAGE_DIRS = ['shared/ui', 'supervisor/web/public', 'worker/web/public'];
+function pageModule(root: string, file: string, spec: string): string | null {
+  if (!PAGE_DIRS.includes(path.dirname(file)) || !spec.startsWith('./')) return null;
+  return PAGE_DIRS.map((dir) => path.join(dir, spec.slice(2))).find((candidate) => fs.existsSync(path.join(root, candidate))) ?? null;
 }
 
 /** The cycles of a graph (each once, as the path that closes it). */

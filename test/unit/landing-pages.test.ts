@@ -51,7 +51,7 @@ test('an errored worker: last exit, problem, readable lines, Restart and its log
     status: 503,
     code: 'worker_unavailable',
     message: 'errored',
-    extra: { handle: 'a', state: 'errored', last_exit: { code: 75, signal: null, at: new Date().toISOString(), reason: 'port_conflict' }, problem: { message: 'port 65535 is in use' }, last_log_lines: [line, line] },
+    extra: { handle: 'a', state: 'errored', last_exit: { code: 75, signal: null, at: new Date().toISOString(), reason: 'port_conflict', summary: 'code 75 (port conflict)' }, problem: { message: 'port 65535 is in use' }, last_log_lines: [line, line] },
   });
   assert.equal(page.title, '"a" keeps crashing');
   const facts = Object.fromEntries(page.facts!);

@@ -18,13 +18,22 @@ import { workerPageFrame } from './page-frame.ts';
 
 /** One profile's Koa app. Every route declares who may use it (`allow(…)`); `access` says who is asking
  *  and judges the declarations. */
+const OWN = { action: 'use', handle: 'own' } as const;
+
 export function createWorkerApp(deps: WorkerDeps, access: WorkerAccess): Koa {
   const app = new Koa();
   app.proxy = deps.supervised;
   useBaseMiddleware(app, deps.log, workerPageFrame(deps.handle));
   app.use(access.middleware());
   useRoutes(app, access.judge, [
-    staticAssets(assetsFor({ '/': 'worker/web/public/settings.html', ...SHARED_UI_ASSETS, '/assets/settings.js': 'worker/web/public/settings.js' }, { action: 'use', handle: 'own' })),
+    staticAssets(
+      {
+        '/': { file: 'worker/web/public/settings.html', access: OWN, page: { title: 'TAT-MIS · profile settings', script: 'settings.js' } },
+        ...assetsFor({ ...SHARED_UI_ASSETS, '/assets/settings.js': 'worker/web/public/settings.js' }, OWN),
+      },
+      // Relative: the page works under the supervisor's /p/<handle>/ and on the worker's own port alike.
+      { assets: 'assets/' },
+    ),
     healthRoutes(deps),
     profileRoutes(deps),
     credentialRoutes(deps),

@@ -1,17 +1,18 @@
-'use strict';
 // The admin page: people, their passwords, the profiles each may use, their API tokens.
+import { api, byId as $, el, run, userMenu } from './client.js';
 
-const { api, run, el } = window.tat;
-const $ = (id) => document.getElementById(id);
 const enc = encodeURIComponent;
 
+/** @param {{ name: string, admin: boolean, profiles: string[], tokens: { id: string, label: string }[] }} u */
 function userRow(u) {
   const errorEl = el('p', { class: 'error', role: 'alert' });
+  /** @param {string} label @param {() => Promise<string | null>} task @param {string} [cls] */
   const act = (label, task, cls) =>
     el('button', { type: 'button', class: cls, 'data-action': label.toLowerCase().replace(/\s+/g, '-'), onclick: (e) => run(e.currentTarget, errorEl, async () => {
       const message = await task();
       if (message) await load(message);
     }) }, label);
+  /** @param {string} name @param {string} placeholder */
   const field = (name, placeholder, type = 'text') => el('input', { type, 'data-field': name, placeholder, autocomplete: type === 'password' ? 'new-password' : 'off', 'aria-label': `${placeholder} for ${u.name}` });
   const grant = field('grant', 'profile handle');
   const label = field('label', 'what the token is for');
@@ -47,6 +48,7 @@ function userRow(u) {
       errorEl));
 }
 
+/** @param {string} [message] */
 async function load(message) {
   try {
     const { users } = await api('GET', '/supervisor/api/users');
@@ -54,7 +56,7 @@ async function load(message) {
     $('users-error').textContent = '';
     $('users-ok').textContent = typeof message === 'string' ? message : '';
   } catch (error) {
-    $('users-error').textContent = error.message;
+    $('users-error').textContent = /** @type {Error} */ (error).message;
   }
 }
 
@@ -70,5 +72,5 @@ $('add-form').addEventListener('submit', (event) => {
   }, $('add-ok'));
 });
 
-window.tat.userMenu($('user-menu'));
+userMenu($('user-menu'));
 load();

@@ -1,10 +1,13 @@
-'use strict';
 // The supervisor's dashboard: every profile's worker, live (Server-Sent Events from /supervisor/api/events:
 // each change, a start's every stage, as it happens), with its actions.
+import { api, byId, el, patch, userMenu } from './client.js';
+import { followEvents } from './event-stream.js';
+import { bytes, duration, elapsedText } from './format.js';
+import { confirmClosesChrome, confirmDelete } from './profile-actions.js';
+import { registerForm } from './register-form.js';
 
-const { api, run, el, duration, bytes } = window.tat;
 const tbody = document.querySelector('#workers tbody');
-const listError = document.getElementById('list-error');
+const listError = byId('list-error');
 const logsShown = new Map(); // handle → readable lines, for errored workers
 
 function authHeaders() {
@@ -16,7 +19,7 @@ async function act(method, url, body) {
   try {
     return await api(method, url, body, authHeaders());
   } catch (error) {
-    if (error.status === 401 || error.status === 403) document.getElementById('token-card').hidden = false;
+    if (error.status === 401 || error.status === 403) byId('token-card').hidden = false;
     throw error;
   }
 }
@@ -50,14 +53,11 @@ async function rowAction(name, action, task) {
   }
 }
 
-/** Who is signed in (`/auth/me`); with sign-in, "current" is the person's own: where their /api goes. */
+/** Who is signed in (`/auth/me`); with sign-in, "current" is the person's own: where their /api goes.
+ *  @type {any} */
 let me = null;
 const ownCurrent = () => me && me.auth !== 'none';
 const isCurrent = (w) => (ownCurrent() ? w.handle !== null && w.handle === me.current : w.is_current);
-
-function seconds(ms) {
-  return `${Math.max(0, Math.round(ms / 1000))} s`;
-}
 
 /** A start, stop or backoff under way: its stage, how long so far, and the most it takes. */
 function stageNote(w) {
@@ -66,10 +66,6 @@ function stageNote(w) {
   return el('p', { class: 'work', 'data-testid': 'stage', 'data-stage': w.stage.text },
     el('span', { class: 'stage' }, w.stage.text),
     el('span', { class: 'elapsed', 'data-since': w.stage.started_at, 'data-limit': w.stage.limit_ms }, elapsedText(w.stage.started_at, w.stage.limit_ms, now)));
-}
-
-function elapsedText(since, limit, now) {
-  return ` · ${seconds(now - since)} so far, at most ${seconds(limit)}`;
 }
 
 function row(w) {
@@ -84,8 +80,8 @@ function row(w) {
       onclick: () => rowAction(name, action, task),
     }, label);
   // A recycle closes the profile's Chrome: say so before, not after (it is opened again by the restore).
-  const closesChrome = (what) =>
-    !w.browser_open || confirm(`${what} closes the Chrome of "${handle}" (logged into the MIS). It is opened and logged in again right after, and its CSV and spreadsheet come back.`);
+  /** @param {string} what */
+  const closesChrome = (what) => !w.browser_open || confirmClosesChrome(handle, what, true);
   const starting = w.state === 'starting' || w.state === 'backoff';
   const actions = handle
     ? [
@@ -99,13 +95,13 @@ function row(w) {
           if (ownCurrent()) {
             // With sign-in, only the person's own /api moves: no worker restarts.
             await act('POST', '/api/profile/switch', { handle });
-            me = await window.tat.userMenu(document.getElementById('user-menu'));
+            me = await userMenu(byId('user-menu'));
           } else if (closesChrome('Making it current restarts its worker, which')) {
             await act('POST', '/supervisor/api/current', { handle });
           }
         }),
         button('Delete', async () => {
-          if (!confirm(`Delete the profile "${handle}"? Its token is removed; its credentials and MIS settings files are kept.`)) return;
+          if (!confirmDelete(handle)) return;
           await act('DELETE', `/supervisor/api/profiles/${handle}`);
         }, 'danger'),
         el('a', { href: `/logs?handle=${handle}`, 'data-action': 'logs' }, 'Logs'),
@@ -134,7 +130,7 @@ function problemRow(w) {
   return el('tr', { class: 'problem-row', 'data-problem-for': w.handle ?? '(setup)' },
     el('td', { colspan: '8' },
       el('div', { class: 'error' },
-        exit ? `Last exit: ${exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal}`} (${exit.reason.replaceAll('_', ' ')}) at ${new Date(exit.at).toLocaleTimeString()}` : '',
+        exit ? `Last exit: ${exit.summary} at ${new Date(exit.at).toLocaleTimeString()}` : '',
         w.problem ? `${exit ? ' · ' : ''}${w.problem.message}` : ''),
       lines.length ? el('ol', { class: 'log-lines' }, lines.map((l) => el('li', { class: `level-${l.level}` }, el('time', { datetime: l.at }, l.at ? new Date(l.at).toLocaleTimeString() : ''), ' ', el('b', {}, l.level), ` ${l.text}`, l.count > 1 ? el('span', { class: 'repeat' }, ` ×${l.count}`) : null))) : null,
       w.handle ? el('a', { href: `/logs?handle=${w.handle}` }, 'All its logs') : null));
@@ -158,9 +154,7 @@ function restoreNote(w) {
 /** Its saved port was taken by another program, so it moved to another one. */
 function portNote(w) {
   if (!w.port_moved) return null;
-  const { from, to, saved } = w.port_moved;
-  const where = saved ? 'saved in ports.json' : 'until the supervisor restarts: ports.json is damaged, fix it to keep it';
-  return el('p', { class: 'hint', 'data-testid': 'port-moved' }, `Port ${from} was taken by another program; it now uses ${to} (${where}).`);
+  return el('p', { class: 'hint', 'data-testid': 'port-moved' }, w.port_moved.message);
 }
 
 /** The last lines of an errored worker, made readable by the supervisor (time, level, message, repeats
@@ -181,7 +175,7 @@ let lastData = null;
 let clockSkew = 0;
 function render() {
   if (!lastData) return;
-  window.tat.patch(tbody, lastData.workers.flatMap((w) => [row(w), problemRow(w)]).filter(Boolean));
+  patch(tbody, lastData.workers.flatMap((w) => [row(w), problemRow(w)]).filter(Boolean));
 }
 
 /** A new list of workers (from the event stream, or fetched after an action). */
@@ -192,12 +186,12 @@ async function show(data) {
   lastData = data;
   render();
   const firstRun = data.first_run;
-  document.getElementById('first-run').hidden = !firstRun;
-  document.getElementById('register-title').hidden = firstRun;
-  const card = document.getElementById('register-card');
+  byId('first-run').hidden = !firstRun;
+  byId('register-title').hidden = firstRun;
+  const card = byId('register-card');
   if (firstRun && card.previousElementSibling) card.parentElement.prepend(card);
   const ready = data.workers.filter((w) => w.state === 'ready').length;
-  document.getElementById('summary').textContent = firstRun
+  byId('summary').textContent = firstRun
     ? 'first run: no profile yet'
     : `${data.workers.length} profile${data.workers.length === 1 ? '' : 's'}, ${ready} ready · current: ${(ownCurrent() ? me.current : data.current) ?? 'none'}`;
   listError.textContent = '';
@@ -207,7 +201,7 @@ async function show(data) {
 function unreachable(message) {
   lastData = null;
   tbody.replaceChildren(el('tr', { class: 'unknown' }, el('td', { colspan: '8' }, 'Unknown while the supervisor cannot be reached.')));
-  document.getElementById('summary').textContent = 'supervisor unreachable';
+  byId('summary').textContent = 'supervisor unreachable';
   listError.textContent = `${message} The list comes back by itself when it answers again.`;
 }
 
@@ -223,61 +217,43 @@ async function refresh() {
   }
 }
 
-document.getElementById('register-form').addEventListener('submit', (event) => {
+registerForm({
+  apiBase: '/api/',
+  onRegistered: async (result) => {
+    await refresh();
+    return `Registered "${result.handle}": its worker is starting, and the guide's /api/… now goes to it. Its page: ${result.url}`;
+  },
+});
+
+byId('token-form').addEventListener('submit', (/** @type {SubmitEvent} */ event) => {
   event.preventDefault();
-  const input = document.getElementById('register-handle');
-  const handle = input.value.trim().toLowerCase();
-  const errorEl = document.getElementById('register-error');
-  run(document.getElementById('register-button'), errorEl, async () => {
-    try {
-      const result = await api('POST', '/api/profile/register', { handle });
-      input.value = '';
-      await refresh();
-      return `Registered "${result.handle}": its worker is starting, and the guide's /api/… now goes to it. Its page: ${result.url}`;
-    } catch (error) {
-      if (error.code === 'credentials_not_found' && error.data?.expected_path) {
-        document.getElementById('expected-path').textContent = `config/${error.data.expected_path}`;
-        throw new Error(`${error.message}\nExpected file: config/${error.data.expected_path}`);
-      }
-      throw error;
-    }
-  }, document.getElementById('register-ok'));
+  sessionStorage.setItem('supervisorToken', byId('token').value);
+  byId('token').value = '';
+  byId('token-card').hidden = true;
 });
 
-document.getElementById('register-handle').addEventListener('input', (event) => {
-  const handle = event.target.value.trim().toLowerCase();
-  document.getElementById('expected-path').textContent = `config/google_creds/credentials_${handle || '<handle>'}.json`;
-});
-
-document.getElementById('token-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  sessionStorage.setItem('supervisorToken', document.getElementById('token').value);
-  document.getElementById('token').value = '';
-  document.getElementById('token-card').hidden = true;
-});
-
-window.tat.userMenu(document.getElementById('user-menu')).then((who) => {
+userMenu(byId('user-menu')).then((who) => {
   me = who;
   render();
 });
 
-// Live: a snapshot at every change. While the stream is down, EventSource reconnects by itself (every 2 s);
-// meanwhile the page says the supervisor cannot be reached, rather than showing what may be stale.
-const events = new EventSource('/supervisor/api/events');
-events.addEventListener('workers', (e) => {
-  const data = JSON.parse(e.data);
-  clockSkew = data.at - Date.now();
-  void show(data);
-});
-events.addEventListener('error', () => {
-  if (events.readyState === EventSource.OPEN) return;
-  // Is it the supervisor, or only the stream? A request tells (and a sign-in that ended leads to /login).
-  void refresh();
+// Live: a snapshot at every change. While the stream is down the browser reconnects by itself; meanwhile the
+// page says the supervisor cannot be reached (a request tells whether it is the supervisor or only the
+// stream, and a sign-in that ended leads to /login), rather than showing what may be stale.
+followEvents('/supervisor/api/events', {
+  events: {
+    workers: (text) => {
+      const data = JSON.parse(text);
+      clockSkew = data.at - Date.now();
+      void show(data);
+    },
+  },
+  onDown: () => void refresh(),
 });
 // Uptimes and the elapsed times of stages under way move on between events: only those texts change, so
 // that a button is never replaced under a person's click.
 setInterval(() => {
   const now = Date.now() + clockSkew;
-  for (const cell of tbody.querySelectorAll('td[data-label="Up"][data-since]')) cell.textContent = duration(now - Number(cell.dataset.since));
-  for (const span of tbody.querySelectorAll('.elapsed[data-since]')) span.textContent = elapsedText(Number(span.dataset.since), Number(span.dataset.limit), now);
+  for (const cell of tbody.querySelectorAll('td[data-label="Up"][data-since]')) if (cell instanceof HTMLElement) cell.textContent = duration(now - Number(cell.dataset.since));
+  for (const span of tbody.querySelectorAll('.elapsed[data-since]')) if (span instanceof HTMLElement) span.textContent = elapsedText(Number(span.dataset.since), Number(span.dataset.limit), now);
 }, 500);

@@ -1,12 +1,15 @@
-'use strict';
 // One profile's settings page. Every URL is relative, so the page works under /p/<handle>/ and alone. What
 // the worker is doing (Chrome starting, the MIS sign-in, a CSV pull, a Google sign-in) comes from its event
 // stream as it happens: the page shows the stage, the time it has run and the most it can take, with Cancel.
+import { api, byId as $, el, patch, run, userMenu } from './client.js';
+import { followEvents } from './event-stream.js';
+import { elapsedText } from './format.js';
+import { confirmClosesChrome, confirmDelete } from './profile-actions.js';
+import { registerForm } from './register-form.js';
 
-const { api, run, el } = window.tat;
-const $ = (id) => document.getElementById(id);
 /** This page's own path (`/p/<handle>/`, or `/` alone): hints name the profile's own URLs. */
 const BASE = location.pathname.replace(/[^/]*$/, '');
+/** @type {any} */
 let me = null;
 /** Where the guide's unprefixed /api/… goes (the current profile), as far as this page can tell. */
 let apiTarget = null;
@@ -89,7 +92,7 @@ async function loadProfiles() {
     await Promise.all([loadProfiles(), loadApiTarget()]);
     return message;
   };
-  window.tat.patch($('profiles').querySelector('tbody'),
+  patch($('profiles').querySelector('tbody'),
     profiles.map((p) => {
       const current = p.handle === apiTarget;
       const actions = [];
@@ -109,7 +112,7 @@ async function loadProfiles() {
         }
         if (!p.is_active) {
           actions.push(el('button', { type: 'button', class: 'danger', 'data-action': 'delete', onclick: (e) => run(e.currentTarget, errorEl, async () => {
-            if (!confirm(`Delete the profile "${p.handle}"? Its token is removed; credentials and MIS settings are kept.`)) return;
+            if (!confirmDelete(p.handle)) return;
             const r = await api('POST', 'api/profile/delete', { handle: p.handle });
             return after(r.message);
           }, okEl) }, 'Delete'));
@@ -128,7 +131,7 @@ async function loadProfiles() {
 async function switchClosesChromeConfirmed(handle) {
   const status = await api('GET', `../${handle}/api/browser-status`).catch(() => null);
   if (!status?.ready) return true;
-  return confirm(`Making "${handle}" current restarts its worker: its Chrome${status.mis_logged_in ? ' (logged into the MIS)' : ''} closes, and is opened and logged in again right after; its CSV and spreadsheet come back.`);
+  return confirmClosesChrome(handle, 'Making it current restarts its worker, which', status.mis_logged_in);
 }
 
 /** What the last restart brought back, and what it could not (with the reason and the fix). */
@@ -233,10 +236,6 @@ function showSheet(sheet) {
 const works = new Map();
 let clockSkew = 0;
 
-function seconds(ms) {
-  return ms < 90_000 ? `${Math.max(0, Math.round(ms / 1000))} s` : `${Math.round(ms / 60_000)} min`;
-}
-
 /** One element per piece of work, kept while it runs: its stage and time are updated in place, so that its
  *  Cancel button is never replaced under a click. */
 const workNodes = new Map();
@@ -257,13 +256,13 @@ function workNode(w, list, now) {
   const stageText = `${w.stage}${w.attempt ? ` (attempt ${w.attempt.n} of ${w.attempt.of})` : ''}`;
   if (entry.stage.textContent !== stageText) entry.stage.textContent = stageText;
   entry.node.dataset.stage = w.stage;
-  entry.elapsed.textContent = ` · ${seconds(now - w.started_at)} so far, at most ${seconds(w.limit_ms)}`;
+  entry.elapsed.textContent = elapsedText(w.started_at, w.limit_ms, now);
   return entry.node;
 }
 
 function renderWork() {
   const now = Date.now() + clockSkew;
-  for (const list of document.querySelectorAll('.work-list')) {
+  for (const list of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.work-list'))) {
     const names = list.dataset.for.split(' ');
     const nodes = [...works.values()].filter((w) => names.includes(w.name) && w.state === 'running').map((w) => workNode(w, list, now));
     const shown = [...list.children];
@@ -307,27 +306,12 @@ function longAction(button, task) {
   }, $('session-ok'));
 }
 
-$('register-handle').addEventListener('input', () => {
-  const handle = $('register-handle').value.trim().toLowerCase();
-  $('register-expected').textContent = `config/google_creds/credentials_${handle || '<handle>'}.json`;
-});
-
-$('register-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const handle = $('register-handle').value.trim().toLowerCase();
-  run($('register-button'), $('register-error'), async () => {
-    try {
-      const r = await api('POST', 'api/profile/register', { handle });
-      $('register-handle').value = '';
-      await Promise.all([loadProfiles(), loadApiTarget()]);
-      return r.message;
-    } catch (error) {
-      if (error.code === 'credentials_not_found' && error.data?.expected_path) {
-        throw new Error(`${error.message}\nPut the file at: config/${error.data.expected_path}`);
-      }
-      throw error;
-    }
-  }, $('register-ok'));
+registerForm({
+  apiBase: 'api/',
+  onRegistered: async (result) => {
+    await Promise.all([loadProfiles(), loadApiTarget()]);
+    return result.message;
+  },
 });
 
 $('google-connect').addEventListener('click', (event) =>
@@ -404,38 +388,42 @@ document.addEventListener('visibilitychange', () => {
   loadApiTarget().then(loadProfiles).catch(() => {});
 });
 // Under the supervisor with sign-in: who is signed in (the page is two levels below the site's root).
-window.tat.userMenu($('user-menu'), BASE.replace(/p\/[^/]+\/$/, ''));
+userMenu($('user-menu'), BASE.replace(/p\/[^/]+\/$/, ''));
 // The worker says what happens as it happens (Chrome starting or gone, work and its stages, the restore
 // after a restart, a Google account connected).
-const events = new EventSource('api/events');
 let reload = null;
-const stamp = (e) => {
-  const data = JSON.parse(e.data);
-  clockSkew = data.at - Date.now();
-  return data;
+/** @param {string} data */
+const stamp = (data) => {
+  const event = JSON.parse(data);
+  clockSkew = event.at - Date.now();
+  return event;
 };
-events.addEventListener('restore', (e) => showRestore(stamp(e)));
-events.addEventListener('browser', (e) => showBrowser(stamp(e)));
-events.addEventListener('work', (e) => onWork(stamp(e)));
-events.addEventListener('google', () => loadProfile().then(() => {
-  $('google-ok').textContent = 'Google account connected.';
-}).catch(() => {}));
 // `status` comes first on every connection; after the first (the page has just loaded everything), it means
 // the worker restarted: load its state again.
 let connections = 0;
-events.addEventListener('status', (e) => {
-  const status = stamp(e);
-  works.clear();
-  for (const view of status.work) works.set(view.id, view);
-  renderWork();
-  if (status.browser) showBrowser(status.browser);
-  $('page-error').textContent = '';
-  if (connections++ > 0) refreshAll();
-});
-events.addEventListener('automation', () => {
-  clearTimeout(reload);
-  reload = setTimeout(() => loadSession().catch(() => {}), 200);
-});
-events.addEventListener('error', () => {
-  if (events.readyState !== EventSource.OPEN) $('page-error').textContent = "This profile's worker cannot be reached right now (it may be restarting); the page catches up when it is back.";
+followEvents('api/events', {
+  events: {
+    restore: (data) => showRestore(stamp(data)),
+    browser: (data) => showBrowser(stamp(data)),
+    work: (data) => onWork(stamp(data)),
+    google: () => loadProfile().then(() => {
+      $('google-ok').textContent = 'Google account connected.';
+    }).catch(() => {}),
+    status: (data) => {
+      const status = stamp(data);
+      works.clear();
+      for (const view of status.work) works.set(view.id, view);
+      renderWork();
+      if (status.browser) showBrowser(status.browser);
+      $('page-error').textContent = '';
+      if (connections++ > 0) refreshAll();
+    },
+    automation: () => {
+      clearTimeout(reload);
+      reload = setTimeout(() => loadSession().catch(() => {}), 200);
+    },
+  },
+  onDown: () => {
+    $('page-error').textContent = "This profile's worker cannot be reached right now (it may be restarting); the page catches up when it is back.";
+  },
 });

@@ -7,6 +7,7 @@ import { NAMED_PROFILE_ROUTES as NAMED } from '../../../shared/access/profile-ro
 import { allow, strictRouter } from '../../../shared/http/route-access.ts';
 import type { WorkerDeps } from '../../profile/deps.ts';
 import { profilePrefix } from '../../../shared/profiles/profile-url.ts';
+import { shownPath } from '../../../shared/profiles/paths.ts';
 import type { Who } from '../access.ts';
 import { profileFiles } from '../../profile/profile-files.ts';
 
@@ -20,13 +21,19 @@ export function profileRoutes(deps: WorkerDeps): Router {
   const OWN = allow({ action: 'use', handle: 'own' });
   const named = (ctx: Context) => requireHandle((ctx.state.body as { handle?: unknown }).handle);
 
+  /** Where a handle's credentials file must be: relative to the config dir, and as a person is told to put it
+   *  (`config/…` under the project's own config dir, else the full path). */
+  const credentialsFile = (handle: Handle) => {
+    const file = store.profilePaths(handle).credentials;
+    return { expected_path: store.relative(file), file: shownPath(store.paths.configDir, file) };
+  };
   const credentialsMissing = (handle: Handle) => {
-    const expected = store.relative(store.profilePaths(handle).credentials);
+    const where = credentialsFile(handle);
     return new ApiError(
       404,
       'credentials_not_found',
-      `Google OAuth credentials for "${handle}" not found: download the OAuth client JSON from Google Cloud Console and save it as ${expected} in the config dir`,
-      { expected_path: expected },
+      `Google OAuth credentials for "${handle}" not found: download the OAuth client JSON from Google Cloud Console and save it as ${where.file}`,
+      where,
     );
   };
 
@@ -62,7 +69,7 @@ export function profileRoutes(deps: WorkerDeps): Router {
       success: true,
       handle,
       exists: await store.hasCredentials(handle),
-      expected_path: store.relative(store.profilePaths(handle).credentials),
+      ...credentialsFile(handle),
     };
   });
 
