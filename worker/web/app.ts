@@ -29,7 +29,7 @@ export function createWorkerApp(deps: WorkerDeps, access: WorkerAccess): Koa {
     staticAssets(
       {
         '/': { file: 'worker/web/public/settings.html', access: OWN, page: { title: 'TAT-MIS · profile settings', script: 'settings.js' } },
-        ...assetsFor({ ...SHARED_UI_ASSETS, '/assets/settings.js': 'worker/web/public/settings.js' }, OWN),
+        ...assetsFor({ ...SHARED_UI_ASSETS, '/assets/settings.js': 'worker/web/public/settings.js', '/assets/profile-list.js': 'worker/web/public/profile-list.js' }, OWN),
       },
       // Relative: the page works under the supervisor's /p/<handle>/ and on the worker's own port alike.
       { assets: 'assets/' },

@@ -1,10 +1,10 @@
 // One profile's settings page. Every URL is relative, so the page works under /p/<handle>/ and alone. What
 // the worker is doing (Chrome starting, the MIS sign-in, a CSV pull, a Google sign-in) comes from its event
 // stream as it happens: the page shows the stage, the time it has run and the most it can take, with Cancel.
-import { api, byId as $, el, patch, run, userMenu } from './client.js';
+import { api, byId as $, el, run, userMenu } from './client.js';
 import { followEvents } from './event-stream.js';
 import { elapsedText } from './format.js';
-import { confirmClosesChrome, confirmDelete } from './profile-actions.js';
+import { showProfiles } from './profile-list.js';
 import { registerForm } from './register-form.js';
 
 /** This page's own path (`/p/<handle>/`, or `/` alone): hints name the profile's own URLs. */
@@ -84,54 +84,15 @@ async function loadApiTarget() {
           : 'goes to no profile yet');
 }
 
-async function loadProfiles() {
-  const { profiles } = await api('GET', 'api/profiles');
-  const errorEl = $('profiles-error');
-  const okEl = $('profiles-ok');
-  const after = async (message) => {
-    await Promise.all([loadProfiles(), loadApiTarget()]);
-    return message;
-  };
-  patch($('profiles').querySelector('tbody'),
-    profiles.map((p) => {
-      const current = p.handle === apiTarget;
-      const actions = [];
-      if (!p.registered) {
-        actions.push(el('button', { type: 'button', 'data-action': 'register', onclick: (e) => run(e.currentTarget, errorEl, async () => {
-          const r = await api('POST', 'api/profile/register', { handle: p.handle });
-          return after(r.message);
-        }, okEl) }, 'Register'));
-      } else {
-        if (!p.is_active) actions.push(el('a', { href: `../${p.handle}/`, 'data-action': 'open' }, 'Open'));
-        if (!current) {
-          actions.push(el('button', { type: 'button', 'data-action': 'switch', title: `Make the guide's /api/… go to ${p.handle}`, onclick: (e) => run(e.currentTarget, errorEl, async () => {
-            if (!(await switchClosesChromeConfirmed(p.handle))) return;
-            const r = await api('POST', 'api/profile/switch', { handle: p.handle });
-            return after(r.message);
-          }, okEl) }, 'Make current'));
-        }
-        if (!p.is_active) {
-          actions.push(el('button', { type: 'button', class: 'danger', 'data-action': 'delete', onclick: (e) => run(e.currentTarget, errorEl, async () => {
-            if (!confirmDelete(p.handle)) return;
-            const r = await api('POST', 'api/profile/delete', { handle: p.handle });
-            return after(r.message);
-          }, okEl) }, 'Delete'));
-        }
-      }
-      return el('tr', { 'data-handle': p.handle, 'data-current': current ? 'true' : null },
-        el('td', {}, current ? el('span', { class: 'current', title: "the guide's /api/… goes here" }, '★ ') : null,
-          p.is_active ? el('b', {}, `${p.handle} (this profile)`) : p.handle),
-        el('td', {}, !p.registered ? 'credentials only: not registered yet' : p.authenticated ? 'connected' : 'not connected'),
-        el('td', { class: 'actions' }, actions));
-    }),
-  );
-}
-
-/** A switch restarts the target's worker, which closes its Chrome: say so before (the restore opens it again). */
-async function switchClosesChromeConfirmed(handle) {
-  const status = await api('GET', `../${handle}/api/browser-status`).catch(() => null);
-  if (!status?.ready) return true;
-  return confirmClosesChrome(handle, 'Making it current restarts its worker, which', status.mis_logged_in);
+/** The Profile section's list, with the current profile as this page knows it. */
+function loadProfiles() {
+  return showProfiles({
+    apiTarget,
+    onChanged: async () => {
+      await loadApiTarget();
+      await loadProfiles();
+    },
+  });
 }
 
 /** What the last restart brought back, and what it could not (with the reason and the fix). */
