@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { Page } from 'puppeteer-core';
 import { clientFile, makeConfigDir, TEST_CLIENT_SECRET } from '../helpers/config-dir.ts';
 import { assertUsable, launchBrowser, textOf, VIEWPORTS, waitForText } from '../helpers/e2e.ts';
+import { requestUrl } from '../helpers/http.ts';
 import { freePort, lastPort } from '../helpers/ports.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
 import { clientIdOf } from '../helpers/google.ts';
@@ -199,8 +200,8 @@ test('the pages a person lands on, and JSON for programs', async (t) => {
     const cancelled = await sup.post('/p/g/api/work/cancel', { name: 'google-connect' });
     assert.equal(cancelled.status, 200, cancelled.text);
     assert.deepEqual((await sup.get('/p/g/api/work')).body.work, []);
-    const consent = await fetch(start.body.auth_url, { redirect: 'manual' });
-    const callback = new URL(consent.headers.get('location')!);
+    const consent = await requestUrl(start.body.auth_url);
+    const callback = new URL(consent.headers.location!);
     const late = await sup.get(`${callback.pathname}${callback.search}`);
     assert.equal(late.status, 400, late.text);
     assert.equal(late.body.error, 'invalid_state');

@@ -9,6 +9,7 @@ import { launch, type Browser, type Page } from 'puppeteer-core';
 import { makeConfigDir } from './config-dir.ts';
 import { requireIntegration } from './integration.ts';
 import { lastPort } from './ports.ts';
+import { killGroup } from './processes.ts';
 import { startSupervisor, type RunningSupervisor } from './supervisor.ts';
 
 export const PHONE = { width: 390, height: 844 } as const;
@@ -62,13 +63,7 @@ export async function launchBrowser(t: TestContext, options: { args?: string[] }
     const result = await Promise.race([browser.close().then(() => 'closed' as const, () => 'failed' as const), timer]);
     if (result !== 'closed' && pid) {
       // puppeteer starts Chrome in a process group of its own: end exactly that group.
-      for (const target of [-pid, pid]) {
-        try {
-          process.kill(target, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      killGroup(pid);
     }
     await fsp.rm(userDataDir, { recursive: true, force: true }).catch(() => {});
   };

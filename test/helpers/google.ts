@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { clientFile, TEST_CLIENT_SECRET, type TestConfigDir } from './config-dir.ts';
-import type { Client, Reply } from './recorder.ts';
+import { requestUrl, type Client, type Reply } from './http.ts';
 import { SHEETS_SCOPE, type FakeGoogle } from '../fixtures/fake-google.ts';
 
 export const clientIdOf = (handle: string) => `${handle}.apps.googleusercontent.com`;
@@ -43,9 +43,9 @@ export async function connectGoogle(api: Client, fake: FakeGoogle): Promise<Conn
   assert.ok((authUrl.searchParams.get('scope') ?? '').split(' ').includes(SHEETS_SCOPE));
   assert.ok((authUrl.searchParams.get('state') ?? '').length >= 16, 'state is missing or short');
 
-  const consent = await fetch(authUrl, { redirect: 'manual' });
-  assert.equal(consent.status, 302, await consent.text());
-  const location = new URL(consent.headers.get('location')!);
+  const consent = await requestUrl(authUrl);
+  assert.equal(consent.status, 302, consent.text);
+  const location = new URL(consent.headers.location!);
   assert.equal(`${location.origin}${location.pathname}`, start.body.redirect_uri);
   assert.equal(location.searchParams.get('state'), authUrl.searchParams.get('state'));
   location.hostname = '127.0.0.1';

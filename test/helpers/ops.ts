@@ -1,101 +1,14 @@
-// Helpers for the operations suites (test/integration/ops-*.test.ts): pm2, nginx, /proc scans and a small
-// Prometheus text parser. Linux only (/proc).
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+// Helpers for the operations suites (test/integration/ops-*.test.ts): pm2, nginx and a small Prometheus text
+// parser. Linux only (/proc).
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
-import { FailNow, SUPERVISOR_COMMAND, WORKER_COMMAND, waitFor } from './processes.ts';
-import { rawRequest } from './supervisor.ts';
-
-// ——— /proc ———
-
-/** The process's state letter (`R`, `S`, `Z`, …), or null when it does not exist. */
-function stateOf(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
-
-/** True when the process exists and is not a zombie. */
-export function isLive(pid: number): boolean {
-  const state = stateOf(pid);
-  return state !== null && state !== 'Z';
-}
-
-export function parentOf(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
-}
-
-export function cmdlineOf(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-  } catch {
-    return '';
-  }
-}
-
-/** Live processes whose environment holds exactly `KEY=value` (a test-unique temp dir, so they are ours). */
-export function processesWithEnv(key: string, value: string): { pid: number; cmdline: string }[] {
-  const needle = `${key}=${value}`;
-  const out: { pid: number; cmdline: string }[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    let environ: string;
-    try {
-      environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (!environ.split('\0').includes(needle) || !isLive(pid)) continue;
-    out.push({ pid, cmdline: cmdlineOf(pid) });
-  }
-  return out;
-}
-
-/** Supervisor and worker processes that run with `TAT_CONFIG_DIR=<dir>`. */
-export function projectProcesses(configDir: string): { supervisors: number[]; workers: number[] } {
-  const all = processesWithEnv('TAT_CONFIG_DIR', configDir);
-  return {
-    supervisors: all.filter((p) => SUPERVISOR_COMMAND.test(p.cmdline)).map((p) => p.pid),
-    workers: all.filter((p) => WORKER_COMMAND.test(p.cmdline)).map((p) => p.pid),
-  };
-}
-
-/** Safety net for cleanup: SIGKILL every live process whose environment holds `KEY=value`. */
-export function killProcessesWithEnv(key: string, value: string): number[] {
-  const killed: number[] = [];
-  for (const { pid } of processesWithEnv(key, value)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-      killed.push(pid);
-    } catch {
-      // gone
-    }
-  }
-  return killed;
-}
-
-/** Children of a process (one level). */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (/^\d+$/.test(entry) && parentOf(Number(entry)) === pid) out.push(Number(entry));
-  }
-  return out;
-}
+import { request } from './http.ts';
+import { cmdlineOf, childrenOf, killProcessesWithEnv, processesWithEnv } from './process-table.ts';
+import { FailNow, isRunning, startProcess, waitFor } from './processes.ts';
 
 // ——— tools ———
 
@@ -184,7 +97,7 @@ export async function makePm2(env: Record<string, string>): Promise<Pm2> {
       daemonPid();
       await run(process.execPath, [PM2_CLI, 'kill'], { env: fullEnv, timeoutMs: 30_000 });
       for (const pid of seenDaemons) {
-        if (isLive(pid) && cmdlineOf(pid).includes('PM2')) {
+        if (isRunning(pid) && cmdlineOf(pid).includes('PM2')) {
           try {
             process.kill(pid, 'SIGKILL');
           } catch {
@@ -312,12 +225,8 @@ export async function startNginx(siteConf: string, port: number): Promise<Runnin
   const check = await run(NGINX, ['-t', ...args], { timeoutMs: 20_000 });
   if (check.code !== 0) throw new Error(`nginx -t rejected the configuration:\n${check.stderr}\n${fs.readFileSync(siteConf, 'utf8')}`);
 
-  const child: ChildProcess = spawn(NGINX, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let text = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (text += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (text += c));
-  const exited = once(child, 'exit');
-  const pid = child.pid!;
+  const proc = startProcess(NGINX, args);
+  const pid = proc.pid;
   const pids = new Set<number>([pid]);
   const remember = () => {
     for (const c of childrenOf(pid)) pids.add(c);
@@ -328,32 +237,15 @@ export async function startNginx(siteConf: string, port: number): Promise<Runnin
     pid,
     dir,
     pids,
-    output: () => text,
+    output: proc.output,
     async stop(timeoutMs = 5000) {
       if (stopped) return;
       stopped = true;
       remember();
-      if (child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(pid, 'SIGQUIT');
-        } catch {
-          // gone
-        }
-        const timer = setTimeout(() => {
-          for (const target of [-pid, pid]) {
-            try {
-              process.kill(target, 'SIGKILL');
-            } catch {
-              // gone
-            }
-          }
-        }, timeoutMs);
-        await exited;
-        clearTimeout(timer);
-      }
+      await proc.stop('SIGQUIT', timeoutMs);
       // Workers of a killed master: by pid, and only while they still are nginx.
       for (const p of pids) {
-        if (isLive(p) && cmdlineOf(p).includes('nginx')) {
+        if (isRunning(p) && cmdlineOf(p).includes('nginx')) {
           try {
             process.kill(p, 'SIGKILL');
           } catch {
@@ -370,8 +262,8 @@ export async function startNginx(siteConf: string, port: number): Promise<Runnin
     await waitFor(
       `nginx to answer on 127.0.0.1:${port}`,
       async () => {
-        if (child.exitCode !== null || child.signalCode !== null) throw new FailNow(`nginx exited:\n${text}`); // no point waiting on
-        const reply = await rawRequest(port, 'GET', '/nginx-probe', { timeoutMs: 1000 });
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new FailNow(`nginx exited:\n${proc.output()}`); // no point waiting on
+        const reply = await request(port, 'GET', '/nginx-probe', { timeoutMs: 1000 });
         return reply.status > 0;
       },
       10_000,
@@ -389,7 +281,7 @@ process.on('exit', () => {
   for (const n of liveNginx) {
     for (const p of n.pids) {
       try {
-        if (isLive(p) && cmdlineOf(p).includes('nginx')) process.kill(p, 'SIGKILL');
+        if (isRunning(p) && cmdlineOf(p).includes('nginx')) process.kill(p, 'SIGKILL');
       } catch {
         // gone
       }

@@ -2,6 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import { portIsFree } from '../../supervisor/control/port-registry.ts';
+
+/** True when nothing listens on 127.0.0.1:`port` (the supervisor's own check, which tests use too). */
+export { portIsFree };
 
 /** A port nobody listens on right now (the OS picks it; released before returning). */
 export async function freePort(): Promise<number> {
@@ -12,27 +16,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** `count` distinct free ports spaced so that base..base+count are all free (for WORKER_BASE_PORT ranges). */
+/** `count` consecutive free ports below the kernel's ephemeral range (32768+ on Linux): a port from that range
+ *  can be taken between this check and the supervisor binding it, by any outgoing connection of any process. */
 export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    // Below the kernel's range for outgoing connections (32768+), where any connection could take a port
-    // between this check and the bind.
-    const base = 20000 + Math.floor(Math.random() * (32000 - count - 20000));
-    const servers: net.Server[] = [];
-    try {
-      for (let i = 0; i < count; i++) {
-        const s = net.createServer();
-        await new Promise<void>((resolve, reject) => s.listen(base + i, '127.0.0.1', resolve).once('error', reject));
-        servers.push(s);
-      }
-      return base;
-    } catch {
-      // taken: try another base
-    } finally {
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * (12_000 - count));
+    if ((await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)))).every(Boolean)) return base;
   }
-  throw new Error('no free port range found');
+  throw new Error(`no ${count} consecutive free ports found`);
 }
 
 /** The last port there is, 65535, for this suite alone until `t.after`: a worker pinned to it, while someone

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
@@ -13,13 +14,30 @@ export interface LogLine {
 export interface Started {
   child: ChildProcess;
   pid: number;
+  /** Its stdout, a parsed JSON object a line (a line that is not JSON as `{ msg: line }`). */
   lines: LogLine[];
   /** Raw stdout + stderr text, for secret scans and failure messages. */
   output(): string;
   waitForLine(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** `signal` (default SIGTERM), then SIGKILL of the whole process group when it is still running after
+   *  `timeoutMs`; resolves once it has exited. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
   /** SIGKILL of the process and its whole process group (safety net; tests that check clean stops use signals). */
   kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** The whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Runs it as this user and group (the test runs as root). */
+  uid?: number;
+  gid?: number;
+  /** An IPC channel (`child.send`, `message` events), as the supervisor gives its workers. */
+  ipc?: boolean;
+  /** Its stdin: none (default) or a pipe that stays open (`child.stdin`). */
+  stdin?: 'ignore' | 'pipe';
 }
 
 const live = new Set<Started>();
@@ -27,7 +45,8 @@ process.on('exit', () => {
   for (const s of live) killGroup(s.pid);
 });
 
-function killGroup(pid: number): void {
+/** SIGKILL of the process group `pid` leads, or of the process alone when it leads none. */
+export function killGroup(pid: number): void {
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
@@ -39,30 +58,15 @@ function killGroup(pid: number): void {
   }
 }
 
-/** What a process's command line looks like when it runs the supervisor or a worker (the compiled entry,
- *  the source, or the `npm start` launcher, whose arguments pm2's process title leaves out). */
-export const SUPERVISOR_COMMAND = /supervisor\/main\.(ts|js)|scripts\/start\.mjs(.supervisor)?$/;
-export const WORKER_COMMAND = /worker\/main\.(ts|js)|scripts\/start\.mjs.worker/;
-
-let builtChecked = false;
-/** The node arguments that run an entry point the way `npm start` does: the compiled JavaScript in dist/,
- *  with source maps, so that the suites test the code that runs. Refuses a build older than the sources. */
-export function entryArgs(entry: 'supervisor/main.ts' | 'worker/main.ts'): string[] {
-  if (!builtChecked) {
-    const state = buildState(PROJECT_ROOT);
-    if (!state.fresh) throw new Error(`${state.reason}: run "npm run build" first (npm test does)`);
-    builtChecked = true;
-  }
-  return ['--enable-source-maps', path.join(PROJECT_ROOT, 'dist', entry.replace(/\.ts$/, '.js'))];
-}
-
-/** Runs a project entry point (`worker/main.ts`, `supervisor/main.ts`), compiled, with Node 22 in its own
- *  process group. */
-export function startEntry(entry: 'supervisor/main.ts' | 'worker/main.ts', env: Record<string, string>, options: { ipc?: boolean } = {}): Started {
-  const child = spawn(process.execPath, entryArgs(entry), {
-    cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'debug', ...env },
-    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+/** Runs `command` in a process group of its own, collecting its output; killed (group and all) when the test
+ *  process exits, whatever happened. */
+export function startProcess(command: string, args: string[], options: StartOptions = {}): Started {
+  const child = spawn(command, args, {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.uid !== undefined ? { uid: options.uid } : {}),
+    ...(options.gid !== undefined ? { gid: options.gid } : {}),
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
     detached: true,
   });
   const lines: LogLine[] = [];
@@ -88,6 +92,7 @@ export function startEntry(entry: 'supervisor/main.ts' | 'worker/main.ts', env: 
     text += chunk;
   });
   const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const running = () => child.exitCode === null && child.signalCode === null;
   const started: Started = {
     child,
     pid: child.pid!,
@@ -121,15 +126,67 @@ export function startEntry(entry: 'supervisor/main.ts' | 'worker/main.ts', env: 
       });
     },
     exited: () => exit,
+    async stop(signal = 'SIGTERM', timeoutMs = 5000) {
+      if (!running()) return;
+      try {
+        process.kill(child.pid!, signal);
+      } catch {
+        // gone
+      }
+      const timer = setTimeout(() => killGroup(child.pid!), timeoutMs);
+      await exit;
+      clearTimeout(timer);
+    },
     async kill() {
       live.delete(started);
       killGroup(child.pid!);
-      if (child.exitCode === null && child.signalCode === null) await exit;
+      if (running()) await exit;
     },
   };
   live.add(started);
-  void exit.then(() => live.delete(started));
+  exit.then(
+    () => live.delete(started),
+    () => live.delete(started), // it never ran (a spawn error): `exited()` rejects with it
+  );
   return started;
+}
+
+/** What a process's command line looks like when it runs the supervisor or a worker (the compiled entry,
+ *  the source, or the `npm start` launcher, whose arguments pm2's process title leaves out). */
+export const SUPERVISOR_COMMAND = /supervisor\/main\.(ts|js)|scripts\/start\.mjs(.supervisor)?$/;
+export const WORKER_COMMAND = /worker\/main\.(ts|js)|scripts\/start\.mjs.worker/;
+
+let builtChecked = false;
+/** The node arguments that run an entry point the way `npm start` does: the compiled JavaScript in dist/,
+ *  with source maps, so that the suites test the code that runs. Refuses a build older than the sources. */
+export function entryArgs(entry: 'supervisor/main.ts' | 'worker/main.ts'): string[] {
+  if (!builtChecked) {
+    const state = buildState(PROJECT_ROOT);
+    if (!state.fresh) throw new Error(`${state.reason}: run "npm run build" first (npm test does)`);
+    builtChecked = true;
+  }
+  return ['--enable-source-maps', path.join(PROJECT_ROOT, 'dist', entry.replace(/\.ts$/, '.js'))];
+}
+
+/** Runs a project entry point (`worker/main.ts`, `supervisor/main.ts`), compiled, with Node 22 in its own
+ *  process group, with a minimal environment: PATH, HOME, LOG_LEVEL=debug and `env`. */
+export function startEntry(entry: 'supervisor/main.ts' | 'worker/main.ts', env: Record<string, string>, options: Omit<StartOptions, 'env' | 'cwd'> = {}): Started {
+  return startProcess(process.execPath, entryArgs(entry), {
+    ...options,
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'debug', ...env },
+  });
+}
+
+/** Waits for `ready` (a log line, a port answering); when that fails, kills the process before passing the
+ *  error on, so that a start that went wrong leaves nothing running. */
+export async function killOnFailure<T>(proc: Started, ready: Promise<T>): Promise<T> {
+  try {
+    return await ready;
+  } catch (error) {
+    await proc.kill();
+    throw error;
+  }
 }
 
 /** True while a process with this pid exists. */
@@ -140,6 +197,52 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The process's state letter (`R`, `S`, `Z`, …), or null when it does not exist. */
+export function stateOf(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/** True when the process exists and is not a zombie. */
+export function isRunning(pid: number): boolean {
+  const state = stateOf(pid);
+  return state !== null && state !== 'Z';
+}
+
+/** True when the pid is a live (not zombie) worker process: never signal a reused pid. */
+export function isWorkerProcess(pid: number): boolean {
+  try {
+    if (!WORKER_COMMAND.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) return false;
+  } catch {
+    return false;
+  }
+  return isRunning(pid);
+}
+
+const workerPids = new Set<number>();
+process.on('exit', () => {
+  for (const pid of workerPids) if (isWorkerProcess(pid)) killGroup(pid);
+});
+
+/** A worker pid a helper saw (a supervisor's child): SIGKILLed, while it still is a worker, when the test
+ *  process exits, whatever happened. */
+export function rememberWorker(pid: number): void {
+  workerPids.add(pid);
+}
+
+/** SIGKILL of each of `pids` (and its process group) that still is a worker, then up to 5 s for all of them to
+ *  be gone. */
+export async function killWorkers(pids: Iterable<number>): Promise<void> {
+  const list = [...pids];
+  for (const pid of list) if (isWorkerProcess(pid)) killGroup(pid);
+  await waitFor('every worker to be gone', () => list.every((pid) => !isWorkerProcess(pid)), 5000).catch(() => {});
+  for (const pid of list) workerPids.delete(pid);
 }
 
 /** Thrown by a `waitFor` condition to end the wait at once: the test fails with this error instead of a

@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.ts';
+import { FailNow, killOnFailure, startProcess, waitFor, type Started } from './processes.ts';
 
 const BINARY = process.env.REDIS_SERVER ?? 'redis-server';
 
@@ -34,50 +34,40 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
 /** A real redis-server on a free loopback port, with nothing persisted unless `stop({save:true})` asks. */
 export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tat-redis-'));
   const clients: Redis[] = [];
-  let child: ChildProcess | null = null;
-  let log = '';
+  let proc: Started | null = null;
 
   const start = async () => {
-    if (child) throw new Error('redis-server is already running');
-    log = '';
-    const proc = spawn(
-      BINARY,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', 'dump.rdb', '--daemonize', 'no', '--protected-mode', 'yes'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    proc.stdout!.setEncoding('utf8').on('data', (c: string) => (log += c));
-    proc.stderr!.setEncoding('utf8').on('data', (c: string) => (log += c));
-    live.add(proc);
-    proc.once('exit', () => {
-      live.delete(proc);
-      if (child === proc) child = null;
+    if (proc) throw new Error('redis-server is already running');
+    const started = startProcess(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', 'dump.rdb', '--daemonize', 'no', '--protected-mode', 'yes']);
+    void started.exited().then(() => {
+      if (proc === started) proc = null;
     });
-    child = proc;
-    const deadline = performance.now() + 10_000;
-    while (!(await ping(port))) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`redis-server exited at start:\n${log}`);
-      if (performance.now() > deadline) throw new Error(`redis-server on ${port} did not answer PING within 10 s:\n${log}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    proc = started;
+    const answering = waitFor(
+      `redis-server on ${port} to answer PING`,
+      async () => {
+        if (started.child.exitCode !== null || started.child.signalCode !== null) throw new FailNow(`redis-server exited at start:\n${started.output()}`);
+        return ping(port);
+      },
+      10_000,
+    ).catch((error: Error) => {
+      error.message += `\n${started.output()}`;
+      throw error;
+    });
+    await killOnFailure(started, answering);
   };
 
   const stop = async ({ save = false } = {}) => {
-    const proc = child;
-    if (!proc) return;
-    const exited = once(proc, 'exit');
-    if (save) await command(port, 'SHUTDOWN SAVE').catch(() => proc.kill('SIGKILL'));
-    else proc.kill('SIGKILL');
-    await exited;
+    const running = proc;
+    if (!running) return;
+    if (save) await command(port, 'SHUTDOWN SAVE').catch(() => running.kill());
+    else await running.kill();
+    await running.exited();
   };
 
   await start();
@@ -85,10 +75,10 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
     port,
     url: `redis://127.0.0.1:${port}/0`,
     get pid() {
-      return child?.pid ?? null;
+      return proc?.pid ?? null;
     },
     get running() {
-      return child !== null;
+      return proc !== null;
     },
     stop,
     start,

@@ -8,7 +8,7 @@ import { startFakeMis, type FakeMis } from '../fixtures/fake-mis.ts';
 import { makeConfigDir, type TestConfigDir } from './config-dir.ts';
 import { useFakeGoogle } from './google.ts';
 import { waitFor } from './processes.ts';
-import { rawRequest, type Reply } from './supervisor.ts';
+import { request, requestUrl, type Reply } from './http.ts';
 import { chromiumAvailability, killProcessesMentioning } from './chromium.ts';
 
 export const SHEET_ID = '1RestoreSheet_0123456789abcdef';
@@ -56,7 +56,7 @@ export async function restoreFixtures(profiles: string[]): Promise<Fixtures> {
 }
 
 export function api(port: () => number) {
-  const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => rawRequest(port(), method, path, { body, headers, timeoutMs: 150_000 });
+  const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => request(port(), method, path, { body, headers, timeoutMs: 150_000 });
   return {
     get: (path: string, headers?: Record<string, string>) => call('GET', path, undefined, headers),
     post: (path: string, body?: unknown) => call('POST', path, body),
@@ -69,8 +69,8 @@ export async function giveWork(client: Api, fixtures: Fixtures, h: string): Prom
   const ok = (r: Reply, what: string) => assert.ok(r.status >= 200 && r.status < 300, `${what}: ${r.status} ${r.text}`);
   const start = await client.post(`/p/${h}/api/auth/google`);
   ok(start, 'start the Google flow');
-  const consent = await fetch(start.body.auth_url, { redirect: 'manual' });
-  const callback = new URL(consent.headers.get('location')!);
+  const consent = await requestUrl(start.body.auth_url);
+  const callback = new URL(consent.headers.location!);
   ok(await client.get(`${callback.pathname}${callback.search}`, { accept: 'text/html' }), 'the OAuth callback');
   ok(await client.post(`/p/${h}/api/mis/load-sheet`, { spreadsheet_id: SHEET_ID }), 'load the spreadsheet');
   ok(await client.post(`/p/${h}/api/save-profile-credentials`, { mis_username: MIS_ACCOUNT.email, mis_password: MIS_ACCOUNT.password }), 'save MIS credentials');

@@ -1,8 +1,12 @@
-import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import { makeConfigDir, type TestConfigDir } from './config-dir.ts';
-import { WORKER_COMMAND, isAlive, startEntry, waitFor, type Started } from './processes.ts';
+import { client, request, type Reply, type RequestOptions } from './http.ts';
+import { freePortRange } from './ports.ts';
+import { isWorkerProcess, killWorkers, rememberWorker, startEntry, waitFor, type Started } from './processes.ts';
+
+// Still importable from here, as before (suites being edited elsewhere import them from this file).
+export type { Reply } from './http.ts';
+export { isRunning } from './processes.ts';
+export { socketCount, socketInodes } from './process-measures.ts';
 
 /** One entry of `GET /supervisor/api/workers`. */
 export interface WorkerInfo {
@@ -22,25 +26,6 @@ export interface WorkerInfo {
   stage: { text: string; started_at: number; limit_ms: number } | null;
 }
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  /** The parsed JSON body, or the text when it is not JSON. */
-  body: any;
-}
-
-export interface RawOptions {
-  headers?: Record<string, string>;
-  body?: unknown;
-  /** Give up (reject) after this many ms; default 30 s. */
-  timeoutMs?: number;
-  /** The loopback address the request comes from (127.0.0.2, …): another client, as the server sees it. */
-  localAddress?: string;
-  /** A stream (Server-Sent Events) never ends: with `text/event-stream`, answer at its headers and hang up. */
-  streamsEndAtHeaders?: boolean;
-}
-
 export interface RunningSupervisor {
   url: string;
   port: number;
@@ -49,8 +34,9 @@ export interface RunningSupervisor {
   config: TestConfigDir;
   /** Every worker pid this supervisor was seen running (from its API and its log lines). */
   pids: Set<number>;
-  /** One HTTP request to the supervisor, path sent exactly as given, on a fresh connection (no keep-alive). */
-  request(method: string, path: string, options?: RawOptions): Promise<Reply>;
+  /** One HTTP request to the supervisor (http.ts), path sent exactly as given, on a fresh connection (no
+   *  keep-alive); a string body is JSON unless `headers` name a content type. */
+  request(method: string, path: string, options?: RequestOptions): Promise<Reply>;
   get(path: string, headers?: Record<string, string>): Promise<Reply>;
   post(path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   workers(): Promise<WorkerInfo[]>;
@@ -76,7 +62,7 @@ export interface StartSupervisorOptions {
   config?: TestConfigDir;
   /** Settings as environment variables (START_TIMEOUT_MS, PROFILES, SUPERVISOR_TOKEN, …). */
   env?: Record<string, string>;
-  /** Default: the first port of a free range below the kernel's ephemeral range (see `freeLowPorts`). */
+  /** Default: the first port of a free range below the kernel's ephemeral range (see `freePortRange`). */
   port?: number;
   /** Default: the port after `port`. */
   basePort?: number;
@@ -86,11 +72,6 @@ export interface StartSupervisorOptions {
   waitReady?: string[];
 }
 
-const everyWorkerPid = new Set<number>();
-process.on('exit', () => {
-  for (const pid of everyWorkerPid) killWorkerPid(pid);
-});
-
 /** Starts the supervisor on free ports with a temp config dir and waits for it (and its workers). */
 export async function startSupervisor(options: StartSupervisorOptions = {}): Promise<RunningSupervisor> {
   const ownConfig = !options.config;
@@ -98,7 +79,7 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
   let port = options.port;
   let basePort = options.basePort;
   if (port === undefined || basePort === undefined) {
-    const first = await freeLowPorts((options.portRange ?? 8) + 1);
+    const first = await freePortRange((options.portRange ?? 8) + 1);
     port ??= first;
     basePort ??= first + 1;
   }
@@ -113,18 +94,18 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
   const remember = (pid: number | null | undefined) => {
     if (typeof pid === 'number' && pid > 0 && pid !== proc.pid) {
       pids.add(pid);
-      everyWorkerPid.add(pid);
+      rememberWorker(pid);
     }
   };
   const rememberFromLogs = () => {
     for (const line of proc.lines) if ('handle' in line && typeof line.pid === 'number') remember(line.pid);
   };
 
-  const request = (method: string, path: string, o: RawOptions = {}) => rawRequest(port, method, path, o);
+  const http = client(port, { jsonStrings: true });
   // With sign-in on, the helper watches the workers as an admin (SUPERVISOR_TOKEN); tests make their own calls.
   const watcher: Record<string, string> = options.env?.SUPERVISOR_TOKEN ? { authorization: `Bearer ${options.env.SUPERVISOR_TOKEN}` } : {};
   const workers = async () => {
-    const reply = await request('GET', '/supervisor/api/workers', { headers: watcher });
+    const reply = await http.get('/supervisor/api/workers', watcher);
     if (reply.status !== 200) throw new Error(`GET /supervisor/api/workers answered ${reply.status}: ${reply.text}`);
     const list = reply.body.workers as WorkerInfo[];
     for (const w of list) remember(w.pid);
@@ -136,7 +117,7 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
     try {
       return await waitFor(what, condition, timeoutMs);
     } catch (error) {
-      const list = await rawRequest(port, 'GET', '/supervisor/api/workers', { timeoutMs: 2000, headers: watcher }).then((r) => r.text, (e: Error) => e.message);
+      const list = await request(port, 'GET', '/supervisor/api/workers', { timeoutMs: 2000, headers: watcher }).then((r) => r.text, (e: Error) => e.message);
       (error as Error).message += `\nworkers: ${list}\nsupervisor output (tail):\n${proc.output().slice(-3000)}`;
       throw error;
     }
@@ -159,9 +140,9 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
     proc,
     config,
     pids,
-    request,
-    get: (path, headers) => request('GET', path, { headers }),
-    post: (path, body, headers) => request('POST', path, { body, headers }),
+    request: http.send,
+    get: http.get,
+    post: http.post,
     workers,
     worker,
     waitForState,
@@ -175,7 +156,7 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
         timeoutMs,
       ),
     async current() {
-      const reply = await request('GET', '/supervisor/api/workers', { headers: watcher });
+      const reply = await http.get('/supervisor/api/workers', watcher);
       return reply.body.current as string | null;
     },
     async waitForReady(handles, timeoutMs = 15_000) {
@@ -202,9 +183,7 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
         }
       }
       await proc.kill();
-      for (const pid of pids) killWorkerPid(pid);
-      await waitFor('every worker to be gone', () => [...pids].every((pid) => !isWorkerProcess(pid)), 5000).catch(() => {});
-      for (const pid of pids) everyWorkerPid.delete(pid);
+      await killWorkers(pids);
       if (ownConfig) await config.remove();
     },
   };
@@ -217,124 +196,6 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
     throw error;
   }
   return running;
-}
-
-/** `count` consecutive free ports below the kernel's ephemeral range (32768+ on Linux): a port from that range
- *  can be taken between this check and the supervisor binding it, by any outgoing connection of any process. */
-export async function freeLowPorts(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * (12_000 - count));
-    if ((await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)))).every(Boolean)) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
-
-/** A request with the path sent verbatim (no URL normalisation) on its own connection. */
-export function rawRequest(port: number, method: string, path: string, options: RawOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...options.headers };
-    let payload: Buffer | undefined;
-    if (options.body !== undefined) {
-      payload = Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-      headers['content-length'] = String(payload.length);
-    }
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, (res) => {
-      let text = '';
-      if (options.streamsEndAtHeaders && String(res.headers['content-type']).startsWith('text/event-stream')) {
-        clearTimeout(timer);
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: text });
-        return;
-      }
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        clearTimeout(timer);
-        let body: any = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
-      });
-      res.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
-    const timer = setTimeout(() => {
-      req.destroy(new Error(`${method} ${path} got no answer within ${options.timeoutMs ?? 30_000} ms`));
-    }, options.timeoutMs ?? 30_000);
-    req.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    req.end(payload);
-  });
-}
-
-/** True when the pid is a live (not zombie) worker process: never signal a reused pid. */
-export function isWorkerProcess(pid: number): boolean {
-  try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!WORKER_COMMAND.test(cmdline)) return false;
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** True when the process exists and is not a zombie. */
-export function isRunning(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function killWorkerPid(pid: number): void {
-  if (!isWorkerProcess(pid)) return;
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, 'SIGKILL');
-    } catch {
-      // not a group leader, or gone
-    }
-  }
-}
-
-/** The inodes of the sockets a process holds open (`/proc/<pid>/fd` entries that link to `socket:[…]`). */
-export function socketInodes(pid: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return inodes;
-}
-
-/** How many sockets a process holds open. */
-export function socketCount(pid: number): number {
-  return socketInodes(pid).size;
-}
-
-/** True when nothing listens on the port: we can bind it ourselves. */
-export function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** Sends `SIGSTOP` to a worker (a hung process: the kernel still accepts connections, nothing answers);

@@ -9,7 +9,8 @@ import { makeConfigDir } from '../helpers/config-dir.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { redisAvailability, startRedis } from '../helpers/redis.ts';
-import { rawRequest, startSupervisor } from '../helpers/supervisor.ts';
+import { request } from '../helpers/http.ts';
+import { startSupervisor } from '../helpers/supervisor.ts';
 
 const redisCheck = redisAvailability();
 
@@ -27,15 +28,15 @@ test('sign-ins shared by two shards through Redis', async (t) => {
     await redis.close();
     await config.remove();
   });
-  const login = await rawRequest(one.port, 'POST', '/auth/login', { body: { username: 'lisa', password: 'lisa-Pass-1234' } });
+  const login = await request(one.port, 'POST', '/auth/login', { body: { username: 'lisa', password: 'lisa-Pass-1234' } });
   assert.equal(login.status, 200, login.text);
   const cookie = String(login.headers['set-cookie']).split(';')[0]!;
   const keys = await redis.client().keys('tat_auth:_sign-in:*');
   assert.equal(keys.length, 1);
   assert.ok(!keys[0]!.includes(cookie.split('=')[1]!), 'Redis holds a hash of the id, not the id');
-  assert.equal((await rawRequest(two.port, 'GET', '/p/b/api/profile/current', { headers: { cookie } })).status, 200, 'signed in on the other shard');
-  assert.equal((await rawRequest(two.port, 'POST', '/auth/logout', { headers: { cookie } })).status, 200);
-  await waitFor('the sign-out to reach the first shard', async () => (await rawRequest(one.port, 'GET', '/auth/me', { headers: { cookie } })).status === 401, 5000);
+  assert.equal((await request(two.port, 'GET', '/p/b/api/profile/current', { headers: { cookie } })).status, 200, 'signed in on the other shard');
+  assert.equal((await request(two.port, 'POST', '/auth/logout', { headers: { cookie } })).status, 200);
+  await waitFor('the sign-out to reach the first shard', async () => (await request(one.port, 'GET', '/auth/me', { headers: { cookie } })).status === 401, 5000);
 });
 
 test('a profile named like the sign-in namespace reaches no sign-in: it cannot forge, list or clear one', async (t) => {
@@ -52,9 +53,9 @@ test('a profile named like the sign-in namespace reaches no sign-in: it cannot f
     await redis.close();
     await config.remove();
   });
-  const login = await rawRequest(sup.port, 'POST', '/auth/login', { body: { username: 'mallory', password: 'mallory-Pass-1234' } });
+  const login = await request(sup.port, 'POST', '/auth/login', { body: { username: 'mallory', password: 'mallory-Pass-1234' } });
   const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-  const root = await rawRequest(sup.port, 'POST', '/auth/login', { body: { username: 'root', password: 'root-Pass-1234-x' } });
+  const root = await request(sup.port, 'POST', '/auth/login', { body: { username: 'root', password: 'root-Pass-1234-x' } });
   assert.equal(root.status, 200);
   const real = [cookie, String(root.headers['set-cookie']).split(';')[0]!].map((c) => createHash('sha256').update(decodeURIComponent(c.split('=')[1]!)).digest('hex'));
   // a session id of her choosing, written as root's sign-in through her own profiles' session stores
@@ -63,18 +64,18 @@ test('a profile named like the sign-in namespace reaches no sign-in: it cannot f
   const hash = createHash('sha256').update(forgedId).digest('hex');
   for (const handle of handles) {
     for (const key of [hash, `sign-in:${hash}`, `_sign-in:${hash}`]) {
-      await rawRequest(sup.port, 'PUT', `/p/${handle}/api/session/${encodeURIComponent(key)}`, { headers: { cookie }, body: { value: forged } });
+      await request(sup.port, 'PUT', `/p/${handle}/api/session/${encodeURIComponent(key)}`, { headers: { cookie }, body: { value: forged } });
     }
   }
-  const as = await rawRequest(sup.port, 'GET', '/auth/me', { headers: { cookie: `tat_session=${forgedId}` } });
+  const as = await request(sup.port, 'GET', '/auth/me', { headers: { cookie: `tat_session=${forgedId}` } });
   assert.equal(as.status, 401, `the forged sign-in must not count: ${as.text}`);
   // her profiles' sessions list none of the sign-ins, and clearing them ends none
   for (const handle of handles) {
-    const listed = await rawRequest(sup.port, 'GET', `/p/${handle}/api/session`, { headers: { cookie } });
+    const listed = await request(sup.port, 'GET', `/p/${handle}/api/session`, { headers: { cookie } });
     assert.equal(listed.status, 200);
     for (const hash of real) assert.ok(!listed.text.includes(hash), `${handle}: a real sign-in shows in the profile's session`);
-    assert.equal((await rawRequest(sup.port, 'DELETE', `/p/${handle}/api/session`, { headers: { cookie } })).status, 200);
+    assert.equal((await request(sup.port, 'DELETE', `/p/${handle}/api/session`, { headers: { cookie } })).status, 200);
   }
   assert.equal((await redis.client().keys('tat_mis:_sign-in:*')).length, 2, "both people's sign-ins are still there");
-  assert.equal((await rawRequest(sup.port, 'GET', '/auth/me', { headers: { cookie } })).status, 200, 'her own sign-in survives clearing her profiles');
+  assert.equal((await request(sup.port, 'GET', '/auth/me', { headers: { cookie } })).status, 200, 'her own sign-in survives clearing her profiles');
 });

@@ -11,7 +11,8 @@ import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir, type TestConfigDir } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
-import { rawRequest, startSupervisor, type Reply, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { request, type Reply } from '../helpers/http.ts';
+import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 
 const PASSWORDS = { lisa: 'lisa-Pass-1234', bob: 'bob-Pass-5678', root: 'root-Pass-9012' };
 const SUPERVISOR_TOKEN = 'supervisor-token-Access-77';
@@ -42,7 +43,7 @@ async function world(t: import('node:test').TestContext, env: Record<string, str
   });
   const answers: string[] = [];
   const call: World['call'] = async (method, p, options = {}) => {
-    const reply = await rawRequest(options.port ?? sup.port, method, p, { headers: options.headers, body: options.body });
+    const reply = await request(options.port ?? sup.port, method, p, { headers: options.headers, body: options.body });
     // Set-Cookie carries the new session's id to its owner: the one place it must be.
     const { 'set-cookie': _cookie, ...headers } = reply.headers;
     answers.push(JSON.stringify(headers), reply.text);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { chromiumAvailability, killProcessesMentioning, processesMentioning, processTree } from '../helpers/chromium.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
+import { request } from '../helpers/http.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 import { startFakeMis } from '../fixtures/fake-mis.ts';
@@ -137,8 +138,7 @@ test("the worker's own environment holds none of the secrets", { timeout: 60_000
   assert.deepEqual(secretsIn(entries!, [SUPERVISOR_TOKEN, METRICS_TOKEN, REDIS_PASSWORD]), [], `/proc/${workerPid}/environ of the worker`);
   // and yet it has its settings: on its own port, deleting a profile needs SUPERVISOR_TOKEN, which it knows
   const port = (await sup.worker('a'))!.port;
-  const remove = (headers: Record<string, string>) =>
-    fetch(`http://127.0.0.1:${port}/api/profile/delete`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"handle":"nobody"}' });
+  const remove = (headers: Record<string, string>) => request(port, 'POST', '/api/profile/delete', { headers: { 'content-type': 'application/json', ...headers }, body: '{"handle":"nobody"}' });
   assert.equal((await remove({})).status, 401);
   assert.equal((await remove({ authorization: `Bearer ${SUPERVISOR_TOKEN}` })).status, 404, 'the token is known: on to "no such profile"');
 });

@@ -10,7 +10,8 @@ import { startWorker, type RunningWorker } from '../helpers/worker.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { assertNoBrowserFlags, chromiumAvailability, killProcessesMentioning, processesMentioning } from '../helpers/chromium.ts';
-import { ResponseRecorder, assertTextHasNoSecrets, type Client } from '../helpers/recorder.ts';
+import { ResponseRecorder, assertTextHasNoSecrets } from '../helpers/recorder.ts';
+import type { Client } from '../helpers/http.ts';
 import { startFakeMis, MIS_CSV_COLUMNS, MIS_CSV_ROWS, type FakeMis } from '../fixtures/fake-mis.ts';
 
 const chrome = chromiumAvailability();

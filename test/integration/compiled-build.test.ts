@@ -4,14 +4,15 @@
 // project, never in this one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
-import { waitFor } from '../helpers/processes.ts';
-import { freeLowPorts, startSupervisor } from '../helpers/supervisor.ts';
+import { startProcess, waitFor } from '../helpers/processes.ts';
+import { freePortRange } from '../helpers/ports.ts';
+import { startSupervisor } from '../helpers/supervisor.ts';
 
 /** A copy of the project with its current build (timestamps kept) and the same node_modules. */
 async function projectCopy(): Promise<{ root: string; remove(): Promise<void> }> {
@@ -24,14 +25,10 @@ async function projectCopy(): Promise<{ root: string; remove(): Promise<void> }>
 }
 
 function run(root: string, args: string[], env: Record<string, string>, ipc = false) {
-  const child = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (c) => (output += c));
-  child.stderr!.on('data', (c) => (output += c));
+  const proc = startProcess(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, ipc });
   const messages: any[] = [];
-  child.on('message', (m) => messages.push(m));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, messages, exit, output: () => output };
+  proc.child.on('message', (m) => messages.push(m));
+  return { ...proc, messages, exit: proc.exited().then((e) => e.code) };
 }
 
 test('a compiled worker refuses a build its sources changed after; the npm start launcher rebuilds, then runs', async (t) => {
@@ -44,22 +41,22 @@ test('a compiled worker refuses a build its sources changed after; the npm start
   const env = { TAT_CONFIG_DIR: config.dir, BLAZE_PROFILE: 'nick.tat', LOG_LEVEL: 'info' };
 
   // The copy's build is current: its worker starts.
-  const fresh = run(copy.root, ['dist/worker/main.js'], { ...env, PORT: String(await freeLowPorts(1)) });
-  t.after(() => fresh.child.kill('SIGKILL'));
+  const fresh = run(copy.root, ['dist/worker/main.js'], { ...env, PORT: String(await freePortRange(1)) });
+  t.after(() => fresh.kill());
   await waitFor('the worker of a fresh build to listen', () => fresh.output().includes('listening on'), 15_000);
   fresh.child.kill('SIGTERM');
   await fresh.exit;
 
   // A source edited after the build: a supervised worker says why and exits 78.
   await fs.appendFile(path.join(copy.root, 'worker', 'app.ts'), '// edited after the build\n');
-  const stale = run(copy.root, ['dist/worker/main.js'], { ...env, PORT: String(await freeLowPorts(1)) }, true);
+  const stale = run(copy.root, ['dist/worker/main.js'], { ...env, PORT: String(await freePortRange(1)) }, true);
   assert.equal(await stale.exit, 78, stale.output());
   assert.match(stale.output(), /worker cannot start: the sources changed since the last build: run "npm run build"/);
   assert.deepEqual(stale.messages.map((m) => [m.type, m.code]), [['fatal', 'stale_build']]);
 
   // The launcher of `npm start` / `npm run worker` builds again first, then runs the new build.
-  const launched = run(copy.root, ['scripts/start.mjs', 'worker'], { ...env, PORT: String(await freeLowPorts(1)) });
-  t.after(() => launched.child.kill('SIGKILL'));
+  const launched = run(copy.root, ['scripts/start.mjs', 'worker'], { ...env, PORT: String(await freePortRange(1)) });
+  t.after(() => launched.kill());
   await waitFor('the rebuilt worker to listen', () => launched.output().includes('listening on'), 60_000);
   assert.match(launched.output(), /the sources changed since the last build; building/);
   const state = JSON.parse(await fs.readFile(path.join(copy.root, 'dist', 'build-state.json'), 'utf8'));

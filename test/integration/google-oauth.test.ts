@@ -7,7 +7,8 @@ import fs from 'node:fs/promises';
 import { makeConfigDir, TEST_CLIENT_SECRET, type TestConfigDir } from '../helpers/config-dir.ts';
 import { startWorker, type RunningWorker } from '../helpers/worker.ts';
 import { waitFor } from '../helpers/processes.ts';
-import { ResponseRecorder, assertTextHasNoSecrets, type Client } from '../helpers/recorder.ts';
+import { ResponseRecorder, assertTextHasNoSecrets } from '../helpers/recorder.ts';
+import type { Client } from '../helpers/http.ts';
 import { clientIdOf, connectGoogle, useFakeGoogle, ORIGINAL_TOKEN_KEYS } from '../helpers/google.ts';
 import { startFakeGoogle, SHEETS_SCOPE, type FakeGoogle } from '../fixtures/fake-google.ts';
 
@@ -55,7 +56,7 @@ test('round trip: auth_url → consent → callback shows "connected"; the token
 
   const { page, redirectUri } = await connectGoogle(api, fake);
   assert.equal(page.status, 200, page.text);
-  assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(page.headers['content-type'] ?? '', /^text\/html/);
   assert.match(page.text, /connected/i);
   assert.match(page.text, /nick\.tat/);
   assert.doesNotMatch(page.text, /not connected/i);
@@ -106,7 +107,7 @@ test('state is single use: the same callback again → 400 invalid_state; unknow
   assert.ok(again.body.message.length > 20);
   const againHtml = await api.get(path, { accept: 'text/html' });
   assert.equal(againHtml.status, 400);
-  assert.match(againHtml.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(againHtml.headers['content-type'] ?? '', /^text\/html/);
   assert.match(againHtml.text, /not connected/i);
 
   const forged = new URL(callback);

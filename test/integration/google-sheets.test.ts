@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeConfigDir, TEST_CLIENT_SECRET, type TestConfigDir } from '../helpers/config-dir.ts';
 import { startWorker, type RunningWorker } from '../helpers/worker.ts';
-import { ResponseRecorder, assertTextHasNoSecrets, type Client } from '../helpers/recorder.ts';
+import { ResponseRecorder, assertTextHasNoSecrets } from '../helpers/recorder.ts';
+import type { Client } from '../helpers/http.ts';
 import { connectGoogle, useFakeGoogle } from '../helpers/google.ts';
 import { startFakeGoogle, type FakeGoogle } from '../fixtures/fake-google.ts';
 

@@ -26,7 +26,8 @@ import { makeConfigDir } from '../helpers/config-dir.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { nginxAvailability, parseMetrics, startNginx, type RunningNginx } from '../helpers/ops.ts';
 import { freePort } from '../helpers/ports.ts';
-import { rawRequest, startSupervisor, type Reply, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { request, type Reply } from '../helpers/http.ts';
+import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 
 const nginxCheck = nginxAvailability();
 const METRICS_TOKEN = 'metrics-scrape-token-7Hq2Lw9x';
@@ -73,7 +74,7 @@ test('/metrics behind nginx (AUTH=local, METRICS_TOKEN): a remote client needs t
   const sup = await startSupervisor({ config, env: { AUTH: 'local', METRICS_TOKEN, SUPERVISOR_TOKEN, LOG_LEVEL: 'info' }, waitReady: ['a'] });
   cleanups.push(() => sup.cleanup());
   const nginx = await nginxInFront(sup, ['a'], cleanups);
-  const viaNginx = (method: string, p: string, headers: Record<string, string> = {}, body?: unknown) => rawRequest(nginx.port, method, p, { headers: { ...REMOTE, ...headers }, body, timeoutMs: 15_000 });
+  const viaNginx = (method: string, p: string, headers: Record<string, string> = {}, body?: unknown) => request(nginx.port, method, p, { headers: { ...REMOTE, ...headers }, body, timeoutMs: 15_000 });
   const signIn = async (name: keyof typeof PASSWORDS) => {
     const r = await viaNginx('POST', '/auth/login', {}, { username: name, password: PASSWORDS[name] });
     assert.equal(r.status, 200, `${name} signs in through nginx: ${show(r)}`);
@@ -115,20 +116,20 @@ test('/metrics behind nginx (AUTH=local, METRICS_TOKEN): a remote client needs t
   assert.ok(parseMetrics(admin.text).samples.length > 10);
 
   // From this machine through nginx (no client address header: nginx forwards 127.0.0.1): a local client.
-  const localViaNginx = await rawRequest(nginx.port, 'GET', '/metrics', { timeoutMs: 15_000 });
+  const localViaNginx = await request(nginx.port, 'GET', '/metrics', { timeoutMs: 15_000 });
   t.diagnostic(`anonymous GET /metrics through nginx from 127.0.0.1 itself: ${localViaNginx.status} (X-Forwarded-For: 127.0.0.1 is this machine)`);
 
   // ——— straight on the supervisor's port ———
-  const prometheus = await rawRequest(sup.port, 'GET', '/metrics', { timeoutMs: 10_000 });
+  const prometheus = await request(sup.port, 'GET', '/metrics', { timeoutMs: 10_000 });
   assert.equal(prometheus.status, 200, `a local Prometheus (loopback, no forwarding header): ${show(prometheus)}`);
   assert.ok(parseMetrics(prometheus.text).samples.length > 10);
-  const forwarded = await rawRequest(sup.port, 'GET', '/metrics', { headers: { 'x-forwarded-for': '203.0.113.9' }, timeoutMs: 10_000 });
+  const forwarded = await request(sup.port, 'GET', '/metrics', { headers: { 'x-forwarded-for': '203.0.113.9' }, timeoutMs: 10_000 });
   assert.equal(forwarded.status, 401, `loopback with X-Forwarded-For: 203.0.113.9: ${show(forwarded)}`);
   for (const headers of [{ forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }] as Record<string, string>[]) {
-    const r = await rawRequest(sup.port, 'GET', '/metrics', { headers, timeoutMs: 10_000 });
+    const r = await request(sup.port, 'GET', '/metrics', { headers, timeoutMs: 10_000 });
     assert.equal(r.status, 401, `loopback with ${JSON.stringify(headers)}: ${show(r)}`);
   }
-  const fromOther = await rawRequest(sup.port, 'GET', '/metrics', { localAddress: '127.0.0.2' });
+  const fromOther = await request(sup.port, 'GET', '/metrics', { localAddress: '127.0.0.2' });
   assert.equal(fromOther.status, 200, `127.0.0.2 is this machine too: ${fromOther.status} ${fromOther.text.slice(0, 200)}`);
 });
 
@@ -149,19 +150,19 @@ test('AUTH=proxy behind nginx: X-Forwarded-User from a client is cleared by ngin
   const nginx = await nginxInFront(sup, ['a'], cleanups);
 
   // The header would work if it arrived: straight from a trusted proxy address (loopback), it signs root in.
-  const direct = await rawRequest(sup.port, 'GET', '/supervisor/api/workers', { headers: { 'x-forwarded-user': 'root' }, timeoutMs: 10_000 });
+  const direct = await request(sup.port, 'GET', '/supervisor/api/workers', { headers: { 'x-forwarded-user': 'root' }, timeoutMs: 10_000 });
   assert.equal(direct.status, 200, `X-Forwarded-User: root from a trusted peer (control): ${show(direct)}`);
 
   for (const [name, value] of [['X-Forwarded-User', 'root'], ['x-forwarded-user', 'root'], ['X-FORWARDED-USER', 'Root']] as const) {
     for (const client of [REMOTE, {}]) {
       const where = Object.keys(client).length ? 'from another machine' : 'from this machine';
       for (const p of ['/supervisor/api/workers', '/p/a/healthz', '/api/profile/current']) {
-        const r = await rawRequest(nginx.port, 'GET', p, { headers: { ...client, [name]: value }, timeoutMs: 15_000 });
+        const r = await request(nginx.port, 'GET', p, { headers: { ...client, [name]: value }, timeoutMs: 15_000 });
         assert.equal(r.status, 401, `${name}: ${value} through nginx ${where}, GET ${p}: ${show(r)}`);
         assert.equal(r.body.error, 'unauthorized');
       }
     }
   }
-  const me = await rawRequest(nginx.port, 'GET', '/auth/me', { headers: { ...REMOTE, 'X-Forwarded-User': 'lisa' }, timeoutMs: 15_000 });
+  const me = await request(nginx.port, 'GET', '/auth/me', { headers: { ...REMOTE, 'X-Forwarded-User': 'lisa' }, timeoutMs: 15_000 });
   assert.equal(me.status, 401, `GET /auth/me as "lisa" through nginx: ${show(me)}`);
 });

@@ -4,10 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import { makeConfigDir, TEST_CLIENT_SECRET, type TestConfigDir } from '../helpers/config-dir.ts';
 import { startWorker, type RunningWorker } from '../helpers/worker.ts';
-import { ResponseRecorder, assertTextHasNoSecrets, type Client } from '../helpers/recorder.ts';
+import { ResponseRecorder, assertTextHasNoSecrets } from '../helpers/recorder.ts';
+import type { Client } from '../helpers/http.ts';
 import { csvText, MIS_CSV_COLUMNS, MIS_CSV_ROWS } from '../fixtures/fake-mis.ts';
 
 const MIB = 1024 * 1024;
@@ -120,8 +120,8 @@ test('exactly 20 MiB is accepted; one byte more is 413, with or without Content-
   assert.equal(refused.status, 413, refused.text.slice(0, 300));
   assert.equal(refused.body.error, 'payload_too_large');
 
-  const chunked = await streamed(new URL(nick.base), '/api/mis/upload-csv', Buffer.from(tooBig));
-  recorder.texts.push(chunked.text);
+  // in chunks with Transfer-Encoding: chunked (no Content-Length to refuse it up front), on a connection of its own
+  const chunked = await nick.send('POST', '/api/mis/upload-csv', { body: Buffer.from(tooBig), headers: { 'content-type': CSV }, chunkBytes: 256 * 1024, agent: false });
   assert.equal(chunked.status, 413, chunked.text.slice(0, 300));
   assert.equal(JSON.parse(chunked.text).error, 'payload_too_large');
   // the refused uploads changed nothing
@@ -131,28 +131,3 @@ test('exactly 20 MiB is accepted; one byte more is 413, with or without Content-
 test('no response carried a secret', () => {
   recorder.assertNoSecrets([MIS_PASSWORD, TEST_CLIENT_SECRET]);
 });
-
-/** Sends the body in chunks with Transfer-Encoding: chunked (no Content-Length to refuse it up front). */
-function streamed(base: URL, path: string, body: Buffer): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: base.hostname, port: base.port, path, method: 'POST', headers: { 'content-type': CSV }, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, text }));
-    });
-    req.on('error', reject);
-    let offset = 0;
-    const pump = () => {
-      while (offset < body.length) {
-        const chunk = body.subarray(offset, offset + 256 * 1024);
-        offset += chunk.length;
-        if (!req.write(chunk)) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      req.end();
-    };
-    pump();
-  });
-}

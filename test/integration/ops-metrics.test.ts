@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../helpers/processes.ts';
-import { startSupervisor, type Reply } from '../helpers/supervisor.ts';
+import { startSupervisor } from '../helpers/supervisor.ts';
+import type { Reply } from '../helpers/http.ts';
 import { parseMetrics, type Scrape } from '../helpers/ops.ts';
 
 test('metrics follow traffic, a recycle and a crash; /healthz counts workers by state', { timeout: 60_000 }, async (t) => {

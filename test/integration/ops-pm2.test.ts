@@ -9,10 +9,12 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { requireIntegration } from '../helpers/integration.ts';
-import { freePort, freePortRange } from '../helpers/ports.ts';
-import { waitFor } from '../helpers/processes.ts';
-import { portIsFree, rawRequest, type WorkerInfo } from '../helpers/supervisor.ts';
-import { PM2_CLI, PROJECT_NODE, isLive, killProcessesWithEnv, makePm2, parentOf, projectProcesses, run, type Pm2App } from '../helpers/ops.ts';
+import { freePort, freePortRange, portIsFree } from '../helpers/ports.ts';
+import { waitFor, isRunning } from '../helpers/processes.ts';
+import { request } from '../helpers/http.ts';
+import type { WorkerInfo } from '../helpers/supervisor.ts';
+import { PM2_CLI, PROJECT_NODE, makePm2, run, type Pm2App } from '../helpers/ops.ts';
+import { killProcessesWithEnv, parentOf, projectProcesses } from '../helpers/process-table.ts';
 
 const ECOSYSTEM = path.join(PROJECT_ROOT, 'ecosystem.config.cjs');
 const STOP_TIMEOUT_MS = 3000;
@@ -86,7 +88,7 @@ test('pm2 start, reload, restart and delete with real processes', { timeout: 120
     await config.remove();
   });
 
-  const get = (p: string) => rawRequest(port, 'GET', p, { timeoutMs: 10_000 });
+  const get = (p: string) => request(port, 'GET', p, { timeoutMs: 10_000 });
   const workers = async () => {
     const reply = await get('/supervisor/api/workers');
     assert.equal(reply.status, 200);
@@ -138,7 +140,7 @@ test('pm2 start, reload, restart and delete with real processes', { timeout: 120
   assert.equal(env.exec_interpreter, PROJECT_NODE);
   assert.equal(fs.realpathSync(`/proc/${current.pid}/exe`), fs.realpathSync(PROJECT_NODE), 'the supervisor runs on the project Node 22');
   const daemon = pm2.daemonPid();
-  assert.ok(daemon && isLive(daemon), 'the pm2 daemon runs');
+  assert.ok(daemon && isRunning(daemon), 'the pm2 daemon runs');
   assert.equal(parentOf(current.pid), daemon, 'pm2 runs the supervisor itself');
 
   // The environment given to `pm2 start` reached the supervisor: its port, its config dir, its worker ports.
@@ -168,8 +170,8 @@ test('pm2 start, reload, restart and delete with real processes', { timeout: 120
     assert.equal(current.pm2_env.restart_time, restarts + 1, `${action}: counted as one restart`);
     // By the time pm2 has replaced it, the old supervisor is gone, and so are its workers: stopped by it, not
     // orphaned (they run in process groups of their own, which pm2's signal does not reach).
-    assert.ok(!isLive(oldSupervisor), `${action}: the old supervisor ${oldSupervisor} is gone`);
-    for (const pid of oldWorkers) assert.ok(!isLive(pid), `${action}: old worker ${pid} is still running (orphaned)`);
+    assert.ok(!isRunning(oldSupervisor), `${action}: the old supervisor ${oldSupervisor} is gone`);
+    for (const pid of oldWorkers) assert.ok(!isRunning(pid), `${action}: old worker ${pid} is still running (orphaned)`);
     const drained = logLines().find((l) => l.pid === oldSupervisor && l.msg === 'stopped');
     assert.ok(drained, `${action}: the old supervisor ${oldSupervisor} logged no graceful "stopped" (was it killed by kill_timeout?)`);
 
@@ -196,13 +198,13 @@ test('pm2 start, reload, restart and delete with real processes', { timeout: 120
   const lastWorkers = HANDLES.map((h) => before.get(h)!.pid!);
   await pm2.cli('delete', 'tat-mis');
   assert.deepEqual(await pm2.jlist(), []);
-  assert.ok(!isLive(lastSupervisor), 'the supervisor is gone after pm2 delete');
-  for (const pid of lastWorkers) assert.ok(!isLive(pid), `worker ${pid} is still running after pm2 delete`);
+  assert.ok(!isRunning(lastSupervisor), 'the supervisor is gone after pm2 delete');
+  for (const pid of lastWorkers) assert.ok(!isRunning(pid), `worker ${pid} is still running after pm2 delete`);
   assert.deepEqual(projectProcesses(config.dir), { supervisors: [], workers: [] });
   assert.ok(logLines().some((l) => l.pid === lastSupervisor && l.msg === 'stopped'), 'the supervisor stopped gracefully');
   for (const p of [port, basePort, basePort + 1]) assert.ok(await portIsFree(p), `port ${p} is still bound after pm2 delete`);
 
   // ——— pm2 kill: the daemon goes too ———
   await pm2.cli('kill');
-  await waitFor('the pm2 daemon to exit', () => !isLive(daemon), 5000);
+  await waitFor('the pm2 daemon to exit', () => !isRunning(daemon), 5000);
 });

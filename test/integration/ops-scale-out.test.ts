@@ -12,10 +12,11 @@ import { renderShards } from '../../deploy/nginx/shards.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { freePort } from '../helpers/ports.ts';
-import { waitFor } from '../helpers/processes.ts';
+import { waitFor, isRunning } from '../helpers/processes.ts';
 import { redisAvailability, startRedis } from '../helpers/redis.ts';
-import { hammer, rawRequest, startSupervisor, type Reply, type RunningSupervisor } from '../helpers/supervisor.ts';
-import { isLive, nginxAvailability, parseMetrics, run, startNginx, type RunningNginx } from '../helpers/ops.ts';
+import { hammer, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { request, type Reply } from '../helpers/http.ts';
+import { nginxAvailability, parseMetrics, run, startNginx, type RunningNginx } from '../helpers/ops.ts';
 
 const SHARD_A = ['a1', 'a2'];
 const SHARD_B = ['b1', 'b2'];
@@ -88,7 +89,7 @@ test('two supervisor shards behind nginx, one Redis', { timeout: 90_000 }, async
   });
   nginx = await startNginx(siteConf, nginxPort);
 
-  const viaNginx = (method: string, p: string, body?: unknown) => rawRequest(nginxPort, method, p, { body, timeoutMs: 30_000 });
+  const viaNginx = (method: string, p: string, body?: unknown) => request(nginxPort, method, p, { body, timeoutMs: 30_000 });
 
   // ——— every handle through nginx; an unknown one is nginx's own 404 ———
   for (const h of [...SHARD_A, ...SHARD_B]) {
@@ -169,7 +170,7 @@ test('two supervisor shards behind nginx, one Redis', { timeout: 90_000 }, async
   const bAfter = new Map((await supB.workers()).map((w) => [w.handle!, w.pid!]));
   assert.deepEqual(bAfter, bBefore, 'shard B workers untouched (same pids)');
   for (const w of await supB.workers()) assert.equal(w.state, 'ready');
-  assert.ok(!isLive(a1Before.pid!), 'the old a1 process is gone');
+  assert.ok(!isRunning(a1Before.pid!), 'the old a1 process is gone');
   // The session survived the recycle (it lives in Redis).
   const again = await viaNginx('GET', '/p/a1/api/session/k');
   assert.deepEqual(again.body.value, { through: 'nginx', n: 1 });
@@ -177,11 +178,11 @@ test('two supervisor shards behind nginx, one Redis', { timeout: 90_000 }, async
   // ——— stop: nginx gracefully, supervisors with SIGTERM (exit 0), nothing left ———
   const nginxPids = [...nginx.pids];
   await nginx.stop();
-  for (const pid of nginxPids) assert.ok(!isLive(pid), `nginx process ${pid} is still running`);
+  for (const pid of nginxPids) assert.ok(!isRunning(pid), `nginx process ${pid} is still running`);
   for (const s of supervisors) {
     const workerPids = (await s.workers()).map((w) => w.pid!);
     s.proc.child.kill('SIGTERM');
     assert.deepEqual(await s.proc.exited(), { code: 0, signal: null });
-    for (const pid of [...workerPids, ...s.pids]) assert.ok(!isLive(pid), `worker ${pid} survived its supervisor`);
+    for (const pid of [...workerPids, ...s.pids]) assert.ok(!isRunning(pid), `worker ${pid} survived its supervisor`);
   }
 });

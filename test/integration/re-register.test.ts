@@ -10,7 +10,8 @@ import fs from 'node:fs/promises';
 import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
-import { startSupervisor, type Reply, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
+import type { Reply } from '../helpers/http.ts';
 
 const SUPERVISOR_TOKEN = 're-register-admin-Token-5Xk';
 const ADMIN = { authorization: `Bearer ${SUPERVISOR_TOKEN}` };

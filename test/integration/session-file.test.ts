@@ -7,7 +7,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeConfigDir, TEST_CLIENT_SECRET, type TestConfigDir } from '../helpers/config-dir.ts';
 import { startWorker, type RunningWorker } from '../helpers/worker.ts';
-import { ResponseRecorder, assertTextHasNoSecrets, type Client } from '../helpers/recorder.ts';
+import { ResponseRecorder, assertTextHasNoSecrets } from '../helpers/recorder.ts';
+import type { Client } from '../helpers/http.ts';
 
 const MIS_PASSWORD = 'mis-pass-File-4e2';
 const SECRETS = [MIS_PASSWORD, TEST_CLIENT_SECRET];

@@ -9,7 +9,8 @@ import { freePort } from '../helpers/ports.ts';
 import { FailNow, waitFor } from '../helpers/processes.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.ts';
-import { ResponseRecorder, assertTextHasNoSecrets, type Client } from '../helpers/recorder.ts';
+import { ResponseRecorder, assertTextHasNoSecrets } from '../helpers/recorder.ts';
+import type { Client } from '../helpers/http.ts';
 
 const MIS_PASSWORD = 'mis-pass-Redis-7c1';
 const REDIS_PASSWORD = 'redis-url-pass-Q93';
@@ -214,6 +215,9 @@ test('Redis stopped mid-run: 503 session_unavailable, the rest keeps working, re
   await waitFor('some acknowledged writes', () => (check(), acknowledged.size >= 40));
   await r.stop({ save: true }); // Redis keeps what it acknowledged; the worker must not claim more
   await waitFor('writes to be refused', () => (check(), refused.length >= 5), 5000);
+  // Redis stays down until the worker has seen it gone (its first reconnect attempt fails ~200 ms after the
+  // close): a Redis back before that would be no outage to the worker at all
+  await waitFor('the worker to log the outage', () => (check(), w.lines.some((l) => /redis session store unreachable/.test(String(l.msg)))), 5000);
 
   // everything that does not need the session still answers
   const health = await api.get('/healthz');

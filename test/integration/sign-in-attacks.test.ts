@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { UserStore } from '../../shared/access/users.ts';
 import { MAX_FAILED_SIGN_INS } from '../../supervisor/access/sign-in-limits.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
-import { rawRequest, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { request } from '../helpers/http.ts';
+import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 
 const PASSWORD = 'root-Pass-1234-right';
 
@@ -23,7 +24,7 @@ async function signInSupervisor(t: import('node:test').TestContext, env: Record<
 }
 
 const login = (sup: RunningSupervisor, password: string, options: { from?: string; forwardedFor?: string; username?: string } = {}) =>
-  rawRequest(sup.port, 'POST', '/auth/login', {
+  request(sup.port, 'POST', '/auth/login', {
     body: { username: options.username ?? 'root', password },
     ...(options.from ? { localAddress: options.from } : {}),
     ...(options.forwardedFor ? { headers: { 'x-forwarded-for': options.forwardedFor } } : {}),

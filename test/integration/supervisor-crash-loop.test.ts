@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import fs from 'node:fs/promises';
 import { clientFile, makeConfigDir } from '../helpers/config-dir.ts';
-import { lastPort } from '../helpers/ports.ts';
-import { freeLowPorts, hammer, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { lastPort, freePortRange } from '../helpers/ports.ts';
+import { hammer, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 
 /** Keeps GETting `path` (one loop, 10 ms pauses) until stopped; every answer must be 200. */
 function keepAsking(sup: RunningSupervisor, path: string) {
@@ -25,7 +25,7 @@ async function assertAllOk(load: ReturnType<typeof keepAsking>, what: string) {
 
 test('crash loop (the last port, taken by another program) → errored → recovery', async (t) => {
   // supervisor on `first`, workers from `first + 1`; h's port (from ports.json) is the highest there is
-  const first = await freeLowPorts(6);
+  const first = await freePortRange(6);
   const blocked = await lastPort(t);
   const config = await makeConfigDir({ profiles: ['h', 'ok'] });
   await config.writeJson('ports.json', { h: blocked });

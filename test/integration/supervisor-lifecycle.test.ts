@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
-import { freeLowPorts, rawRequest, startSupervisor } from '../helpers/supervisor.ts';
+import { freePortRange } from '../helpers/ports.ts';
+import { request } from '../helpers/http.ts';
+import { startSupervisor } from '../helpers/supervisor.ts';
 
 async function getDirect(directUrl: string, path: string) {
   const url = new URL(directUrl);
-  return rawRequest(Number(url.port), 'GET', path);
+  return request(Number(url.port), 'GET', path);
 }
 
 test('direct ports are stable across a supervisor restart', async (t) => {
@@ -38,7 +40,7 @@ test('direct ports are stable across a supervisor restart', async (t) => {
   await first.cleanup();
 
   // Another WORKER_BASE_PORT: ports.json, not the base, decides where a known handle listens.
-  const second = await startSupervisor({ config, basePort: await freeLowPorts(4), waitReady: ['alpha', 'beta'] });
+  const second = await startSupervisor({ config, basePort: await freePortRange(4), waitReady: ['alpha', 'beta'] });
   started.push(second);
   const after = await second.workers();
   for (const w of after) {

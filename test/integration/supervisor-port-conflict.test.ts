@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { makeConfigDir } from '../helpers/config-dir.ts';
-import { freeLowPorts, rawRequest, startSupervisor, type RunningSupervisor, type WorkerInfo } from '../helpers/supervisor.ts';
+import { freePortRange } from '../helpers/ports.ts';
+import { request } from '../helpers/http.ts';
+import { startSupervisor, type RunningSupervisor, type WorkerInfo } from '../helpers/supervisor.ts';
 
 type Status = WorkerInfo & { port_moved: { from: number; to: number; at: string } | null };
 
@@ -34,7 +36,7 @@ test('a saved port held by another program: the worker moves to the next free po
   // supervisor on `first`, ok on first + 1; h's saved port is first + 3 (taken by another program);
   // first + 4 belongs to a handle that is no profile now (nothing listens there, but it is held for it);
   // first + 5 is busy too. So h goes to first + 6.
-  const first = await freeLowPorts(8);
+  const first = await freePortRange(8);
   const taken = first + 3;
   const expected = first + 6;
   const saved = { h: taken, gone: first + 4, ok: first + 1 };
@@ -75,7 +77,7 @@ test('a saved port held by another program: the worker moves to the next free po
   const proxied = await sup.get('/p/h/healthz');
   assert.equal(proxied.status, 200, proxied.text);
   assert.equal(proxied.body.profile, 'h');
-  const direct = await rawRequest(expected, 'GET', '/healthz');
+  const direct = await request(expected, 'GET', '/healthz');
   assert.equal(direct.status, 200, direct.text);
   assert.equal(direct.body.profile, 'h');
   assert.equal(await greeting(taken), 'squatter\n');

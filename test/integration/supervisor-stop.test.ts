@@ -4,8 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { settledWithin, waitFor } from '../helpers/processes.ts';
-import { freeze, isRunning, portIsFree, startSupervisor, type Reply } from '../helpers/supervisor.ts';
+import { settledWithin, waitFor, isRunning } from '../helpers/processes.ts';
+import { freeze, startSupervisor } from '../helpers/supervisor.ts';
+import { portIsFree } from '../helpers/ports.ts';
+import type { Reply } from '../helpers/http.ts';
 
 const STOP_TIMEOUT_MS = 3000;
 const profiles = ['a', 'b', 'c'];

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { waitFor } from '../helpers/processes.ts';
-import { socketCount, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { socketCount } from '../helpers/process-measures.ts';
+import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 
 interface Received {
   event: { type: string; at: number; [key: string]: unknown };

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { clientFile } from '../helpers/config-dir.ts';
-import { waitFor } from '../helpers/processes.ts';
-import { freeze, hammer, isRunning, startSupervisor, type Reply } from '../helpers/supervisor.ts';
+import { waitFor, isRunning } from '../helpers/processes.ts';
+import { freeze, hammer, startSupervisor } from '../helpers/supervisor.ts';
+import type { Reply } from '../helpers/http.ts';
 
 test('switch under concurrent requests: nothing fails, only the target is recycled', async (t) => {
   const sup = await startSupervisor({ profiles: ['a', 'b', 'c'] });

@@ -3,12 +3,11 @@
 // JSON; piped (as under pm2 or journald) they are JSON lines, which every other suite reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { requireIntegration } from '../helpers/integration.ts';
-import { entryArgs, waitFor } from '../helpers/processes.ts';
-import { freeLowPorts } from '../helpers/supervisor.ts';
+import { entryArgs, startProcess, waitFor } from '../helpers/processes.ts';
+import { freePortRange } from '../helpers/ports.ts';
 
 const SCRIPT = '/usr/bin/script';
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -17,30 +16,20 @@ test('on a terminal the log is readable lines; nothing is JSON', async (t) => {
   if (!requireIntegration(t, 'script (bsdutils)', fs.existsSync(SCRIPT), `${SCRIPT} is missing (apt-get install bsdutils)`)) return;
   const config = await makeConfigDir({ profiles: ['nick.tat'] });
   t.after(() => config.remove());
-  const port = await freeLowPorts(3);
+  const port = await freePortRange(3);
   const command = [process.execPath, ...entryArgs('supervisor/main.ts')].map(quote).join(' ');
   const env: NodeJS.ProcessEnv = { ...process.env, TAT_CONFIG_DIR: config.dir, PORT: String(port), WORKER_BASE_PORT: String(port + 1), NO_COLOR: '1' };
   delete env.LOG_FORMAT;
-  const child = spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  t.after(async () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    await exited;
-  });
+  const proc = startProcess(SCRIPT, ['-qfec', command, '/dev/null'], { env, stdin: 'pipe' });
+  const { child, output } = proc;
+  t.after(() => proc.kill());
 
-  const line = await waitFor('the worker\'s "listening" line', () => output.split(/\r?\n/).find((l) => l.includes('worker for "nick.tat" listening on')), 30_000);
+  const line = await waitFor('the worker\'s "listening" line', () => output().split(/\r?\n/).find((l) => l.includes('worker for "nick.tat" listening on')), 30_000);
   assert.match(line, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[nick\.tat\] worker for "nick\.tat" listening on/, line);
-  assert.match(output, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: supervisor listening on /m, 'its own lines too');
+  assert.match(output(), /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: supervisor listening on /m, 'its own lines too');
   process.kill(-child.pid!, 'SIGTERM');
   await waitFor('the supervisor to stop', () => child.exitCode !== null || child.signalCode !== null, 20_000);
-  const lines = output.split(/\r?\n/).filter((l) => l.trim());
-  assert.ok(lines.length > 2, output);
+  const lines = output().split(/\r?\n/).filter((l) => l.trim());
+  assert.ok(lines.length > 2, output());
   assert.deepEqual(lines.filter((l) => l.trimStart().startsWith('{')), [], 'no JSON line on a terminal');
 });

@@ -1,8 +1,8 @@
 // Input a worker must refuse, with a real status and a stable error code, without touching the config dir.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { makeConfigDir, type TestConfigDir } from '../helpers/config-dir.ts';
+import { request, type Reply } from '../helpers/http.ts';
 import { startWorker, type RunningWorker } from '../helpers/worker.ts';
 
 /** The rejected handles of test/unit/handle.test.ts, as JSON values. */
@@ -10,31 +10,9 @@ const BAD_HANDLES: unknown[] = ['', 'a b', '../x', 'x/y', '..', '.hidden', 'unde
 /** Those that can be a URL path segment (empty cannot: `/check-credentials/` is another route). */
 const BAD_URL_HANDLES = BAD_HANDLES.filter((h): h is string => typeof h === 'string' && h !== '');
 
-interface Reply {
-  status: number;
-  body: any;
-}
-
 /** A request sent byte for byte as given: fetch would resolve `..` segments and re-encode the path. */
-function raw(port: number, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // keep text
-        }
-        resolve({ status: res.statusCode!, body: parsed });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+function raw(port: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return request(port, method, path, { body, headers });
 }
 
 function assertError(res: Reply, status: number, code: string) {

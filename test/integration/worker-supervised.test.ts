@@ -4,13 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeConfigDir } from '../helpers/config-dir.ts';
+import { request } from '../helpers/http.ts';
 import { startEntry, waitFor } from '../helpers/processes.ts';
-import { freeLowPorts } from '../helpers/supervisor.ts';
+import { freePortRange } from '../helpers/ports.ts';
 
 async function supervisedWorker(env: Record<string, string>, t: import('node:test').TestContext) {
   const config = await makeConfigDir({ profiles: ['a.first', 'b.second'] });
   await config.writeJson('last_profile.json', { last_profile: 'a.first' });
-  const port = await freeLowPorts(1);
+  const port = await freePortRange(1);
   const proc = startEntry('worker/main.ts', { TAT_CONFIG_DIR: config.dir, PORT: String(port), ...env }, { ipc: true });
   const messages: { type: string; [key: string]: unknown }[] = [];
   proc.child.on('message', (m) => messages.push(m as (typeof messages)[number]));
@@ -44,6 +45,6 @@ for (const [what, value, reason] of [
 test('supervised, a valid BLAZE_PROFILE: that profile, whatever last_profile.json says', async (t) => {
   const { messages, port } = await supervisedWorker({ BLAZE_PROFILE: 'b.second' }, t);
   await waitFor('the ready message', () => messages.some((m) => m.type === 'ready'), 15_000);
-  const current = (await (await fetch(`http://127.0.0.1:${port}/api/profile/current`)).json()) as { handle: string };
-  assert.equal(current.handle, 'b.second');
+  const current = await request(port, 'GET', '/api/profile/current');
+  assert.equal(current.body.handle, 'b.second');
 });

@@ -12,8 +12,9 @@ import { routesOf } from '../../shared/http/route-access.ts';
 import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir, type TestConfigDir } from '../helpers/config-dir.ts';
 import { supervisorApp, workerApp } from '../helpers/apps.ts';
-import { diffTrees, snapshotTree } from '../helpers/reliability.ts';
-import { rawRequest, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { diffTrees, snapshotTree } from '../helpers/file-trees.ts';
+import { request } from '../helpers/http.ts';
+import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 
 const TOKEN = 'spellings-supervisor-token';
 const PASSWORDS = { lisa: 'lisa-Pass-12345', nick: 'nick-Pass-12345', root: 'root-Pass-12345' };
@@ -157,7 +158,7 @@ const BODY_SPELLINGS: { how: string; text: (handle: string, other: string) => st
  *  (its flags reset at load), which is no change anyone made. */
 async function warmUp(sup: RunningSupervisor, canonicals: Canonical[]): Promise<void> {
   for (const c of canonicals.filter((c) => c.method === 'GET')) {
-    await rawRequest(sup.port, 'GET', pathOf(c.segments), { headers: { authorization: `Bearer ${TOKEN}` }, streamsEndAtHeaders: true, timeoutMs: 20_000 });
+    await request(sup.port, 'GET', pathOf(c.segments), { headers: { authorization: `Bearer ${TOKEN}` }, streamsEndAtHeaders: true, timeoutMs: 20_000 });
   }
 }
 
@@ -171,7 +172,7 @@ async function state(sup: RunningSupervisor, config: TestConfigDir) {
 async function sweep(sup: RunningSupervisor, config: TestConfigDir, identities: Identity[], canonicals: Canonical[]): Promise<string[]> {
   const problems: string[] = [];
   const send = (method: string, path: string, identity: Identity, body?: unknown, type?: string) =>
-    rawRequest(sup.port, method, path, {
+    request(sup.port, method, path, {
       headers: { ...identity.headers, ...(type ? { 'content-type': type } : {}) },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       ...(identity.from ? { localAddress: identity.from } : {}),
@@ -217,7 +218,7 @@ function assertNoProblems(problems: string[]): void {
 }
 
 async function signIn(sup: RunningSupervisor, name: keyof typeof PASSWORDS): Promise<string> {
-  const reply = await rawRequest(sup.port, 'POST', '/auth/login', { body: { username: name, password: PASSWORDS[name] } });
+  const reply = await request(sup.port, 'POST', '/auth/login', { body: { username: name, password: PASSWORDS[name] } });
   assert.equal(reply.status, 200, reply.text);
   return String(reply.headers['set-cookie']).split(';')[0]!;
 }

@@ -9,7 +9,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
-import { Evidence, SECRETS, blazeConfigWithSecrets, client, diffTrees, listeningSockets, listeningUnixSockets, send, snapshotTree } from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { SECRETS, blazeConfigWithSecrets } from '../helpers/secrets.ts';
+import { client, request } from '../helpers/http.ts';
+import { diffTrees, snapshotTree } from '../helpers/file-trees.ts';
+import { listeningSockets, listeningUnixSockets } from '../helpers/process-measures.ts';
 
 const WRITE_ENDPOINTS: { method: string; path: string; body?: unknown }[] = [
   { method: 'POST', path: '/supervisor/api/workers/b/restart' },
@@ -85,7 +89,7 @@ test('SUPERVISOR_TOKEN set: every supervisor write endpoint refuses a missing or
       // the same, with the token in the other places a client might put it
       const extras: Record<string, string>[] = [{}, { 'x-supervisor-token': SECRETS.supervisorToken }, { cookie: `token=${SECRETS.supervisorToken}` }];
       for (const extra of extras) {
-        const r = await send(ev, sup.port, endpoint.method, `${endpoint.path}?token=${SECRETS.supervisorToken.slice(0, 3)}`, { body: endpoint.body, headers: { ...headers, ...extra } });
+        const r = await request(sup.port, endpoint.method, `${endpoint.path}?token=${SECRETS.supervisorToken.slice(0, 3)}`, { body: endpoint.body, headers: { ...headers, ...extra }, record: ev });
         assert.equal(r.status, 401, `${endpoint.method} ${endpoint.path} with ${JSON.stringify(authorization)}: ${r.status} ${r.text}`);
         assert.equal(r.body.error, 'unauthorized');
         assert.match(String(r.headers['www-authenticate']), /^Bearer/);
@@ -94,11 +98,11 @@ test('SUPERVISOR_TOKEN set: every supervisor write endpoint refuses a missing or
   }
   await assertUnchanged(sup, before, 'after refused writes');
   // reads need no token; the right token works
-  assert.equal((await send(ev, sup.port, 'GET', '/supervisor/api/workers')).status, 200);
-  const ok = await send(ev, sup.port, 'POST', '/supervisor/api/workers/b/restart', { headers: { authorization: `Bearer ${SECRETS.supervisorToken}` } });
+  assert.equal((await request(sup.port, 'GET', '/supervisor/api/workers', { record: ev })).status, 200);
+  const ok = await request(sup.port, 'POST', '/supervisor/api/workers/b/restart', { headers: { authorization: `Bearer ${SECRETS.supervisorToken}` }, record: ev });
   assert.equal(ok.status, 200, ok.text);
   // worker routes are not supervisor endpoints: no token needed (they have their own protections)
-  assert.equal((await send(ev, sup.port, 'PUT', '/p/a/api/session/x', { body: { value: 1 } })).status, 200);
+  assert.equal((await request(sup.port, 'PUT', '/p/a/api/session/x', { body: { value: 1 }, record: ev })).status, 200);
   ev.assertClean();
 });
 
@@ -117,8 +121,8 @@ test('no Access-Control-Allow-Origin: * anywhere; every listening socket is boun
   for (const s of [sup, firstRun]) {
     for (const path of paths) {
       for (const origin of ['http://evil.example', 'null', `http://127.0.0.1:${s.port}`]) {
-        await send(ev, s.port, 'OPTIONS', path, { headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
-        await send(ev, s.port, 'GET', path, { headers: { origin } });
+        await request(s.port, 'OPTIONS', path, { headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' }, record: ev });
+        await request(s.port, 'GET', path, { headers: { origin }, record: ev });
       }
     }
   }
@@ -159,7 +163,7 @@ test('cross-site requests (another Origin, Sec-Fetch-Site, or a form content typ
     await sup.cleanup();
     await config.remove();
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   const before = await state(sup);
   const own = `http://127.0.0.1:${sup.port}`;
   const variants: { what: string; headers: Record<string, string>; body?: (b: string | undefined) => string | undefined }[] = [

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { RestartPolicy } from '../../supervisor/workers/restart-policy.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
-import { Evidence, client } from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { client } from '../helpers/http.ts';
 
 const HOUR = 3_600_000;
 
@@ -87,7 +88,7 @@ globalThis.Date = JumpyDate;
     await sup.cleanup();
     await fs.rm(dir, { recursive: true, force: true });
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   // the preload is in effect: the timestamps of the supervisor's log lines (those written so far, and any
   // written while this waits) jump around by hours
   const spread = () => {

@@ -9,8 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { startEntry } from '../helpers/processes.ts';
-import { freeLowPorts, startSupervisor } from '../helpers/supervisor.ts';
-import { Evidence, SECRETS, client, realTokenFile } from '../helpers/reliability.ts';
+import { freePortRange } from '../helpers/ports.ts';
+import { startSupervisor } from '../helpers/supervisor.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { SECRETS, realTokenFile } from '../helpers/secrets.ts';
+import { client } from '../helpers/http.ts';
 
 test('a corrupt settings.json: the supervisor refuses to start, naming the file and the problem (and no secret)', async (t) => {
   const ev = new Evidence();
@@ -25,7 +28,7 @@ test('a corrupt settings.json: the supervisor refuses to start, naming the file 
   ];
   const configs = await Promise.all(cases.map(() => makeConfigDir({ profiles: ['a'] })));
   t.after(() => Promise.all(configs.map((c) => c.remove())));
-  const port = await freeLowPorts(2 * cases.length);
+  const port = await freePortRange(2 * cases.length);
   const runs = cases.map((c, i) => {
     const config = configs[i]!;
     return (async () => {
@@ -70,7 +73,7 @@ test('corrupt ports.json, last_profile.json, token, blaze config and session fil
     await sup.cleanup();
     await config.remove();
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   const bytes = (file: string) => fs.readFile(config.file(file), 'utf8');
   const assertKept = async (when: string) => {
     for (const [file, text] of Object.entries(corrupt)) {

@@ -7,12 +7,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import { makeConfigDir, type TestConfigDir } from '../helpers/config-dir.ts';
-import { waitFor } from '../helpers/processes.ts';
+import { waitFor, isWorkerProcess } from '../helpers/processes.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { assertNoBrowserFlags, chromiumAvailability, killProcessesMentioning, processesMentioning, processTree, stillRunningChrome } from '../helpers/chromium.ts';
-import { freeze, isWorkerProcess, portIsFree, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { freeze, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { portIsFree } from '../helpers/ports.ts';
 import { startFakeMis, type FakeMis } from '../fixtures/fake-mis.ts';
-import { Evidence, SECRETS, client, describeSamples, runClients, type Sample } from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { SECRETS } from '../helpers/secrets.ts';
+import { client } from '../helpers/http.ts';
+import { describeSamples, runClients, type Sample } from '../helpers/load.ts';
 
 const chrome = chromiumAvailability();
 const ACCOUNT = { email: 'lisa@theartisttree.com', password: SECRETS.misPassword };
@@ -57,7 +61,7 @@ function background(sup: RunningSupervisor, handles: string[], ev: Evidence) {
       // every acknowledged write is there
       for (const [id, { handle, value }] of acknowledged) {
         const key = id.slice(handle.length + 1);
-        const r = await client(ev, sup.port).get(`/p/${handle}/api/session/${key}`);
+        const r = await client(sup.port, { record: ev }).get(`/p/${handle}/api/session/${key}`);
         assert.equal(r.body.value, value, `acknowledged ${id}=${value} is lost`);
       }
       return all;
@@ -83,7 +87,7 @@ test('worker killed with SIGKILL in the middle of a CSV export: no Chrome left, 
     await fake.close();
     await config.remove();
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   const userDataDir = config.file('chrome', 'chrome_lisa.tat');
   const sessionFile = config.file('sessions', 'session_lisa.tat.json');
 
@@ -159,7 +163,7 @@ test('supervisor killed with SIGKILL: no worker or Chrome survives it; a new sup
     await fake.close();
     await config.remove();
   });
-  const api1 = client(ev, first.port);
+  const api1 = client(first.port, { record: ev });
   assert.equal((await api1.post('/p/nick.tat/api/init-all')).status, 200);
   assert.equal((await api1.put('/p/store-la/api/session/note', { value: 'kept across supervisors' })).status, 200);
   const chromeMain = (await api1.get('/p/nick.tat/api/browser-status')).body.instance.pid as number;
@@ -180,7 +184,7 @@ test('supervisor killed with SIGKILL: no worker or Chrome survives it; a new sup
   const second = await startSupervisor({ config, profiles: handles, port: first.port, basePort: first.basePort, env: { CHROME_PATH: chrome.path } });
   sups.push(second);
   ev.watch('second supervisor output', () => second.proc.output());
-  const api2 = client(ev, second.port);
+  const api2 = client(second.port, { record: ev });
   const again = await second.waitForReady(handles);
   for (const h of handles) {
     assert.equal(again.get(h)!.port, ports.get(h), `${h} keeps its port`);
@@ -206,7 +210,7 @@ test('another program takes a worker\'s port while it is down: that worker moves
     await new Promise<void>((resolve) => (squatter ? squatter.close(() => resolve()) : resolve()));
     await sup.cleanup();
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   const b = (await sup.worker('b'))!;
   const load = background(sup, ['a', 'c'], ev);
   t.after(() => load.halt());
@@ -251,7 +255,7 @@ test('requests inside a worker killed with SIGKILL: reads, PUTs and DELETEs are 
   const sup = await startSupervisor({ profiles: ['a', 'b'] });
   ev.watch('supervisor output', () => sup.proc.output());
   t.after(() => sup.cleanup());
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   assert.equal((await api.put('/p/a/api/session/stay', { value: 'kept' })).status, 200);
   assert.equal((await api.put('/p/a/api/session/gone', { value: 'to be deleted' })).status, 200);
   const a = (await sup.worker('a'))!;

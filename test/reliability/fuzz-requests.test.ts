@@ -11,10 +11,12 @@
 // prints every exchange answered 5xx or not at all (FUZZ_DEBUG=all: every exchange).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
-import { isRunning, rawRequest, startSupervisor } from '../helpers/supervisor.ts';
+import { isRunning } from '../helpers/processes.ts';
+import { request } from '../helpers/http.ts';
+import { rawExchange } from '../helpers/raw-http.ts';
+import { startSupervisor } from '../helpers/supervisor.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed2026);
 const REQUESTS = Math.min(3000, Number(process.env.FUZZ_REQUESTS ?? 3000));
@@ -370,41 +372,9 @@ interface Answer {
   ms: number;
 }
 
-function exchange(port: number, bytes: Buffer, method: string): Promise<Answer> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const socket = net.connect({ host: '127.0.0.1', port });
-    let received = Buffer.alloc(0);
-    let settled = false;
-    const finish = (hung = false) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      const text = received.toString('latin1');
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1];
-      resolve({ status: status ? Number(status) : null, closed: !status && !hung, hung, head: text.slice(0, 300), ms: performance.now() - started });
-    };
-    const timer = setTimeout(() => finish(true), ANSWER_BOUND_MS);
-    socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      const end = received.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      const head = received.subarray(0, end).toString('latin1');
-      // 1xx answers are followed by the real one
-      if (/^HTTP\/1\.[01] 1\d\d/.test(head)) return;
-      if (method === 'HEAD' || /^HTTP\/1\.[01] (204|304)/.test(head)) return finish();
-      const length = /\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1];
-      if (length !== undefined && received.length - (end + 4) >= Number(length)) return finish();
-      if (/\r\ntransfer-encoding:\s*chunked/i.test(head) && received.subarray(end + 4).includes('\r\n0\r\n\r\n')) return finish();
-      if (/\r\ntransfer-encoding:\s*chunked/i.test(head) && received.subarray(end + 4).indexOf('0\r\n\r\n') === 0) return finish();
-    });
-    socket.on('error', () => finish());
-    socket.on('close', () => finish());
-    socket.on('connect', () => {
-      socket.write(bytes, () => {});
-    });
-  });
+async function exchange(port: number, bytes: Buffer, method: string): Promise<Answer> {
+  const a = await rawExchange(port, bytes, { timeoutMs: ANSWER_BOUND_MS, method });
+  return { status: a.status, closed: a.status === null && !a.timedOut, hung: a.timedOut, head: a.raw.slice(0, 300), ms: a.ms };
 }
 
 function describe(g: Generated, a: Answer): string {
@@ -424,15 +394,15 @@ test('fuzzed requests from lisa and from nobody never act on b, on people or on 
   });
   const alive = () => sup.proc.child.exitCode === null && sup.proc.child.signalCode === null && isRunning(sup.proc.pid);
 
-  const login = await rawRequest(sup.port, 'POST', '/auth/login', { body: { username: 'lisa', password: PASSWORDS.lisa } });
+  const login = await request(sup.port, 'POST', '/auth/login', { body: { username: 'lisa', password: PASSWORDS.lisa } });
   assert.equal(login.status, 200, login.text);
   const lisaCookie = String(login.headers['set-cookie']).split(';')[0]!;
   assert.match(lisaCookie, /^tat_session=\S+$/);
   // The two identities behave as they should before the fuzz: lisa may use a, not b; nobody may use either.
-  assert.equal((await rawRequest(sup.port, 'GET', '/auth/me', { headers: { cookie: lisaCookie } })).body.username, 'lisa');
-  assert.equal((await rawRequest(sup.port, 'GET', '/p/a/api/session', { headers: { cookie: lisaCookie } })).status, 200);
-  assert.equal((await rawRequest(sup.port, 'GET', '/p/b/api/session', { headers: { cookie: lisaCookie } })).status, 403);
-  assert.equal((await rawRequest(sup.port, 'GET', '/p/b/api/session')).status, 401);
+  assert.equal((await request(sup.port, 'GET', '/auth/me', { headers: { cookie: lisaCookie } })).body.username, 'lisa');
+  assert.equal((await request(sup.port, 'GET', '/p/a/api/session', { headers: { cookie: lisaCookie } })).status, 200);
+  assert.equal((await request(sup.port, 'GET', '/p/b/api/session', { headers: { cookie: lisaCookie } })).status, 403);
+  assert.equal((await request(sup.port, 'GET', '/p/b/api/session')).status, 401);
 
   const before = await config.snapshot();
   const workersBefore = new Map((await sup.workers()).map((w) => [w.handle!, w.pid]));
@@ -488,7 +458,7 @@ test('fuzzed requests from lisa and from nobody never act on b, on people or on 
   assert.equal(workersAfter.get('b'), workersBefore.get('b'), 'worker b was restarted or stopped');
   assert.equal(workersAfter.get('a'), workersBefore.get('a'), 'worker a was restarted or stopped');
   assert.equal((await sup.worker('b'))!.state, 'ready');
-  const health = await rawRequest(sup.port, 'GET', '/healthz', { timeoutMs: 5000 });
+  const health = await request(sup.port, 'GET', '/healthz', { timeoutMs: 5000 });
   assert.equal(health.status, 200, health.text);
-  assert.equal((await rawRequest(sup.port, 'GET', '/auth/me', { headers: { cookie: lisaCookie } })).body.username, 'lisa', "lisa's sign-in survived");
+  assert.equal((await request(sup.port, 'GET', '/auth/me', { headers: { cookie: lisaCookie } })).body.username, 'lisa', "lisa's sign-in survived");
 });

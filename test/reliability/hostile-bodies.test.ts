@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
-import { Evidence, blazeConfigWithSecrets, client, diffTrees, jsonOf, rawExchange, rssOf, snapshotTree, type Reply } from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { blazeConfigWithSecrets } from '../helpers/secrets.ts';
+import { client, type Reply } from '../helpers/http.ts';
+import { diffTrees, snapshotTree } from '../helpers/file-trees.ts';
+import { jsonOf, rawExchange } from '../helpers/raw-http.ts';
+import { rssOf } from '../helpers/process-measures.ts';
 
 const MiB = 1024 * 1024;
 
@@ -36,7 +41,7 @@ test('hostile bodies: clear 4xx, never a 5xx, nothing refused written, memory bo
     await sup.cleanup();
     await config.remove();
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   const replies: { what: string; reply: Reply }[] = [];
   const call = async (what: string, method: string, target: string, body: unknown, headers: Record<string, string> = {}) => {
     const reply = await api.send(method, target, { body, headers });
@@ -149,7 +154,7 @@ test('hostile bodies: clear 4xx, never a 5xx, nothing refused written, memory bo
     // that follows can make the client's kernel drop the 413 before the client reads it.)
     const head = `POST ${b.target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${b.type}\r\n${b.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${100 * MiB}`}\r\n\r\n`;
     const parts = b.chunked ? [head, ...hundred.flatMap((c) => [`${c.length.toString(16)}\r\n`, c, '\r\n']), '0\r\n\r\n'] : [head, ...hundred];
-    const r = await rawExchange(sup.port, parts, { ev, what: `100 MiB ${b.what}`, timeoutMs: 30_000 });
+    const r = await rawExchange(sup.port, parts, { record: ev, what: `100 MiB ${b.what}`, timeoutMs: 30_000 });
     assert.equal(r.status, 413, `${b.what}: ${r.status ?? r.error} ${r.raw.slice(0, 300)}`);
     assert.equal(jsonOf(r)?.error, 'payload_too_large', b.what);
     t.diagnostic(`100 MiB ${b.what}: 413 after ${(r.sent / MiB).toFixed(1)} MiB sent, ${Math.round(r.answeredAfterMs ?? -1)} ms`);

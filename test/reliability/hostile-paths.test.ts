@@ -11,7 +11,11 @@ import path from 'node:path';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
 import { parseMetrics } from '../helpers/ops.ts';
-import { Evidence, blazeConfigWithSecrets, client, diffTrees, jsonOf, rawExchange, realTokenFile, snapshotTree } from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { blazeConfigWithSecrets, realTokenFile } from '../helpers/secrets.ts';
+import { client } from '../helpers/http.ts';
+import { diffTrees, snapshotTree } from '../helpers/file-trees.ts';
+import { jsonOf, rawExchange } from '../helpers/raw-http.ts';
 
 const req = (target: string, extra = '') => `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${extra}\r\n`;
 
@@ -113,7 +117,7 @@ test('hostile paths and headers: clear 4xx, no file touched, no other profile re
     await sup.cleanup();
     await fs.rm(sandbox, { recursive: true, force: true });
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   assert.equal((await api.get('/api/profile/current')).body.handle, 'nick.tat');
   const outside = () => new Map([...snapshotTree(sandbox)].filter(([k]) => !k.startsWith(`${path.basename(config.dir)}/`) && k !== `${path.basename(config.dir)}/`));
   const outsideBefore = outside();
@@ -125,7 +129,7 @@ test('hostile paths and headers: clear 4xx, no file touched, no other profile re
   const failures: string[] = [];
   const reachedNick = { expected: 0 };
   for (const { target, reaches, status } of TARGETS) {
-    const r = await rawExchange(sup.port, req(target), { ev, what: `GET ${target.slice(0, 80)}` });
+    const r = await rawExchange(sup.port, req(target), { record: ev, what: `GET ${target.slice(0, 80)}` });
     if (reaches) reachedNick.expected += 1;
     const body = jsonOf(r);
     const label = `GET ${target.slice(0, 100)} → ${r.status ?? r.error}`;
@@ -138,7 +142,7 @@ test('hostile paths and headers: clear 4xx, no file touched, no other profile re
     if (body && (body.profile === 'other' || body.handle === 'other' || body.profile === 'third')) failures.push(`${label}: answered by another profile: ${r.body.slice(0, 200)}`);
   }
   for (const { what, data, status } of REQUESTS) {
-    const r = await rawExchange(sup.port, data, { ev, what });
+    const r = await rawExchange(sup.port, data, { record: ev, what });
     const label = `${what} → ${r.status ?? r.error}`;
     if (r.status === null || r.status < 400 || r.status >= 500) failures.push(`${label}: not a 4xx ${r.raw.slice(0, 200)}`);
     if (status && r.status !== status) failures.push(`${label}: expected ${status}`);

@@ -8,7 +8,9 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '../helpers/processes.ts';
 import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
-import { Evidence, client, fdCount, send, settled, socketCount } from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { client, request } from '../helpers/http.ts';
+import { fdCount, settled, socketCount } from '../helpers/process-measures.ts';
 
 /** Sends a GET on a fresh connection and destroys it once `abortAfter` bytes of the answer have arrived
  *  (0: as soon as the request is written). Resolves with how many bytes came. */
@@ -58,10 +60,10 @@ test('5000 requests aborted mid-response and 1000 requests to a stopped worker: 
   const sup = await startSupervisor({ profiles: ['a', 'b', 'h'] });
   ev.watch('supervisor output', () => sup.proc.output());
   t.after(() => sup.cleanup());
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   // an answer big enough to be cut in the middle: ~200 KB of session values
   for (const k of ['big1', 'big2']) assert.equal((await api.put(`/p/a/api/session/${k}`, { value: 'x'.repeat(100_000) })).status, 200);
-  const full = (await send(null, sup.port, 'GET', '/p/a/api/session')).text.length;
+  const full = (await request(sup.port, 'GET', '/p/a/api/session')).text.length;
   assert.ok(full > 190_000, `answer of ${full} bytes`);
 
   const CONCURRENCY = 40;
@@ -83,7 +85,7 @@ test('5000 requests aborted mid-response and 1000 requests to a stopped worker: 
   };
   // warm-up at the same concurrency (keep-alive pools to the workers reach their size), then the baseline
   await round(400, kinds);
-  await round(CONCURRENCY * 2, () => send(null, sup.port, 'GET', '/p/a/api/session'));
+  await round(CONCURRENCY * 2, () => request(sup.port, 'GET', '/p/a/api/session'));
   await waitFor('nothing in flight', async () => (await sup.workers()).every((w) => w.in_flight === 0 && w.held_requests === 0), 10_000);
   const before = await counts(sup);
 
@@ -101,7 +103,7 @@ test('5000 requests aborted mid-response and 1000 requests to a stopped worker: 
   await sup.waitForState('h', 'stopped', 5000);
   const statuses = new Map<number, number>();
   await round(1000, async (i) => {
-    const r = await send(i % 50 === 0 ? ev : null, sup.port, 'GET', i % 2 ? '/p/h/healthz' : '/p/h/api/session');
+    const r = await request(sup.port, 'GET', i % 2 ? '/p/h/healthz' : '/p/h/api/session', { record: i % 50 === 0 ? ev : null });
     statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
   });
   assert.deepEqual([...statuses], [[503, 1000]]);
@@ -129,7 +131,7 @@ test('200 clients trickling headers one byte a second: each is cut by the header
   const sup = await startSupervisor({ profiles: ['a', 'b'], env: { MAX_CONNECTIONS_PER_CLIENT: '400' } });
   ev.watch('supervisor output', () => sup.proc.output());
   t.after(() => sup.cleanup());
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   assert.equal((await api.get('/p/a/healthz')).status, 200);
   const before = await counts(sup);
 
@@ -184,7 +186,7 @@ test('200 clients trickling headers one byte a second: each is cut by the header
   while (trickling && normal.length < 1000) {
     const target = targets[normal.length % targets.length]!;
     const t0 = performance.now();
-    const status = await send(normal.length % 20 === 0 ? ev : null, sup.port, 'GET', target, { timeoutMs: 5000 }).then((r) => r.status, (e: Error) => e.message);
+    const status = await request(sup.port, 'GET', target, { timeoutMs: 5000, record: normal.length % 20 === 0 ? ev : null }).then((r) => r.status, (e: Error) => e.message);
     normal.push({ target, status, ms: performance.now() - t0 });
     await sleep(100); // one normal request every ~100 ms while the trickles run (at most 1000): pacing, not a wait
   }

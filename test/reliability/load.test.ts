@@ -10,23 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
-import {
-  Evidence,
-  blazeConfigWithSecrets,
-  client,
-  collectGarbage,
-  describeFootprint,
-  describeSamples,
-  fdCount,
-  footprint,
-  pick,
-  runClients,
-  settled,
-  socketCount,
-  type Footprint,
-  type RequestSpec,
-  type Sample,
-} from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { blazeConfigWithSecrets } from '../helpers/secrets.ts';
+import { client } from '../helpers/http.ts';
+import { collectGarbage, describeFootprint, fdCount, footprint, settled, socketCount, type Footprint } from '../helpers/process-measures.ts';
+import { describeSamples, pick, runClients, type RequestSpec, type Sample } from '../helpers/load.ts';
 
 const LOAD_SECONDS = Number(process.env.RELIABILITY_LOAD_SECONDS ?? 60);
 const HANDLES = Array.from({ length: 10 }, (_, i) => `load-${i}`);
@@ -48,7 +36,7 @@ test(`10 profiles under load for ${LOAD_SECONDS} s with recycles and a kill -9: 
     await config.remove();
   });
   await sup.waitForReady(HANDLES, 60_000);
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   for (const h of HANDLES) assert.equal((await api.put(`/p/${h}/api/session/seed`, { value: h })).status, 200);
 
   /** Every write attempt per key (each client loop writes its own keys, one at a time). */

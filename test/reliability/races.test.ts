@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
-import { Evidence, SECRETS, client } from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { SECRETS } from '../helpers/secrets.ts';
+import { client } from '../helpers/http.ts';
 
 test('20 concurrent registrations of one handle, through two worker processes: exactly one 201', async (t) => {
   const ev = new Evidence();
@@ -22,7 +24,7 @@ test('20 concurrent registrations of one handle, through two worker processes: e
     await sup.cleanup();
     await config.remove();
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
 
   for (const handle of ['newbie', 'second']) {
     const spellings = [handle, ` ${handle} `, handle.toUpperCase(), `${handle[0]!.toUpperCase()}${handle.slice(1)}`];
@@ -60,7 +62,7 @@ test('concurrent switches from every direction: last_profile.json, the superviso
   const sup = await startSupervisor({ profiles: handles });
   ev.watch('supervisor output', () => sup.proc.output());
   t.after(() => sup.cleanup());
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   // what each profile holds must survive every recycle the switches cause
   for (const h of handles) assert.equal((await api.put(`/p/${h}/api/session/mark`, { value: `${h}-mark` })).status, 200);
 
@@ -118,7 +120,7 @@ test('concurrent saves of credentials: the file is always valid JSON holding exa
     await sup.cleanup();
     await config.remove();
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   const file = config.file('blaze_configs', 'blaze_config_creds.json');
   const version = (i: number) => ({
     mis_username: `user-${i}@mis.example`,

@@ -11,8 +11,13 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { waitFor } from '../helpers/processes.ts';
-import { freeLowPorts } from '../helpers/supervisor.ts';
-import { Evidence, blazeConfigWithSecrets, client, diffTrees, snapshotTree, startSupervisorAs } from '../helpers/reliability.ts';
+import { requireIntegration } from '../helpers/integration.ts';
+import { freePortRange } from '../helpers/ports.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { blazeConfigWithSecrets } from '../helpers/secrets.ts';
+import { client } from '../helpers/http.ts';
+import { diffTrees, snapshotTree } from '../helpers/file-trees.ts';
+import { startSupervisorAs } from '../helpers/as-user.ts';
 
 const NOBODY = 65534;
 
@@ -35,10 +40,7 @@ function whyNobodyCannotRun(): string | null {
 
 test('config dir not writable: reads keep working, every write is a clear error, nothing on disk changes', async (t) => {
   const why = whyNobodyCannotRun();
-  if (why) {
-    t.skip(`cannot run the supervisor as nobody: ${why}`);
-    return;
-  }
+  if (!requireIntegration(t, 'running the supervisor as another user (nobody)', why === null, why ?? '')) return;
   const ev = new Evidence();
   const config = await makeConfigDir({ profiles: ['a', 'b'] });
   await config.addCredentials('c'); // could be registered, if the dir were writable
@@ -52,7 +54,7 @@ test('config dir not writable: reads keep working, every write is a clear error,
   await fs.chown(home, NOBODY, NOBODY);
   const before = snapshotTree(config.dir);
 
-  const port = await freeLowPorts(4);
+  const port = await freePortRange(4);
   const sup = startSupervisorAs(NOBODY, NOBODY, { TAT_CONFIG_DIR: config.dir, PORT: String(port), WORKER_BASE_PORT: String(port + 1) }, home);
   ev.watch('supervisor output (as nobody)', () => sup.output());
   t.after(async () => {
@@ -61,7 +63,7 @@ test('config dir not writable: reads keep working, every write is a clear error,
     await fs.rm(home, { recursive: true, force: true });
   });
   await sup.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('supervisor listening'), 20_000);
-  const api = client(ev, port);
+  const api = client(port, { record: ev });
   await waitFor(
     'both workers to be ready',
     async () => {
@@ -77,7 +79,7 @@ test('config dir not writable: reads keep working, every write is a clear error,
   for (const w of workers) assert.equal(uidOf(w.pid), NOBODY, `worker ${w.handle}`);
   // the supervisor said at start that it cannot write, naming the dir
   assert.ok(
-    sup.lines().some((l) => Number(l.level) >= 50 && /config dir|ports\.json/.test(JSON.stringify(l))),
+    sup.lines.some((l) => Number(l.level) >= 50 && /config dir|ports\.json/.test(JSON.stringify(l))),
     'the supervisor logs that the config dir is not writable',
   );
 

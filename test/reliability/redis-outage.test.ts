@@ -8,7 +8,10 @@ import { waitFor } from '../helpers/processes.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { redisAvailability, startRedis } from '../helpers/redis.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
-import { Evidence, blazeConfigWithSecrets, client, describeSamples, runClients, type RequestSpec, type Sample } from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { blazeConfigWithSecrets } from '../helpers/secrets.ts';
+import { client } from '../helpers/http.ts';
+import { describeSamples, runClients, type RequestSpec, type Sample } from '../helpers/load.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 
 const redisCheck = redisAvailability();
@@ -31,7 +34,7 @@ test('Redis stopped and restarted under load: 503 session_unavailable while down
     await redis.close();
     await config.remove();
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
 
   /** Every write attempt per session key, in order (each loop writes its own keys, one at a time). A 503
    *  write may still have reached Redis (the connection dropped after sending it), so the stored value must

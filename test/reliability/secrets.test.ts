@@ -10,7 +10,9 @@ import { makeConfigDir } from '../helpers/config-dir.ts';
 import { useFakeGoogle } from '../helpers/google.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
 import { startFakeGoogle } from '../fixtures/fake-google.ts';
-import { Evidence, SECRETS, blazeConfigWithSecrets, client, realTokenFile } from '../helpers/reliability.ts';
+import { Evidence } from '../helpers/evidence.ts';
+import { SECRETS, blazeConfigWithSecrets, realTokenFile } from '../helpers/secrets.ts';
+import { client, requestUrl } from '../helpers/http.ts';
 
 const SHEET_ID = '1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms';
 
@@ -35,15 +37,15 @@ test('no password, client secret, access or refresh token in any response or log
     await fake.close();
     await config.remove();
   });
-  const api = client(ev, sup.port);
+  const api = client(sup.port, { record: ev });
   const bearer = { authorization: `Bearer ${SECRETS.supervisorToken}` };
 
   // ——— the OAuth web flow through the supervisor ———
   const start = await api.post('/p/g/api/auth/google');
   assert.equal(start.status, 200, start.text);
-  const consent = await fetch(start.body.auth_url, { redirect: 'manual' });
-  assert.equal(consent.status, 302, await consent.text());
-  const callback = new URL(consent.headers.get('location')!);
+  const consent = await requestUrl(start.body.auth_url);
+  assert.equal(consent.status, 302, consent.text);
+  const callback = new URL(consent.headers.location!);
   assert.equal(callback.pathname, '/p/g/api/auth/google/callback');
   const done = await api.get(`${callback.pathname}${callback.search}`, { accept: 'text/html' });
   assert.equal(done.status, 200, done.text);

@@ -7,14 +7,17 @@
 // another address is still served. Traffic stays on 127.0.0.0/8.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireIntegration } from '../helpers/integration.ts';
-import { FailNow, waitFor } from '../helpers/processes.ts';
-import { isRunning, rawRequest, socketInodes, startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
+import { FailNow, isRunning, startProcess, waitFor, type Started } from '../helpers/processes.ts';
+import { request } from '../helpers/http.ts';
+import { rssOf, socketInodes } from '../helpers/process-measures.ts';
+import { rawExchange } from '../helpers/raw-http.ts';
+import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 
 const SLOWHTTPTEST = process.env.SLOWHTTPTEST_BINARY ?? '/usr/bin/slowhttptest';
 const MAX_PER_CLIENT = 50;
@@ -34,15 +37,6 @@ function slowhttptestAvailability(): { available: boolean; reason: string } {
   return { available: true, reason: '' };
 }
 const toolCheck = slowhttptestAvailability();
-
-function rssOf(pid: number): number | null {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
 
 /** The TCP connections `pid` has accepted on `port` and still holds (from /proc/net/tcp and its fds). */
 function acceptedConnections(pid: number, port: number): number {
@@ -64,86 +58,17 @@ const alive = (sup: RunningSupervisor) => sup.proc.child.exitCode === null && su
 async function fromOtherAddress(sup: RunningSupervisor, timeoutMs = OTHER_CLIENT_BOUND_MS): Promise<{ status: number | string; ms: number }> {
   const started = performance.now();
   try {
-    const r = await rawRequest(sup.port, 'GET', '/p/a/healthz', { localAddress: '127.0.0.2', timeoutMs });
+    const r = await request(sup.port, 'GET', '/p/a/healthz', { localAddress: '127.0.0.2', timeoutMs });
     return { status: r.status, ms: performance.now() - started };
   } catch (error) {
     return { status: (error as Error).message, ms: performance.now() - started };
   }
 }
 
-interface Tool {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<unknown>;
-  kill(): Promise<void>;
-}
-
-/** slowhttptest in its own process group; `kill` ends the group (only ours, by its id). */
-function runSlowhttptest(args: string[]): Tool {
-  const child = spawn(SLOWHTTPTEST, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let text = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (text = (text + c).slice(-20_000)));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (text = (text + c).slice(-20_000)));
-  const exited = once(child, 'exit');
-  return {
-    child,
-    output: () => text,
-    exited,
-    async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      for (const target of [-child.pid!, child.pid!]) {
-        try {
-          process.kill(target, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      await exited;
-    },
-  };
-}
-
-/** A raw exchange on a fresh socket from `localAddress`: `data` is written, then nothing more; resolves with
- *  the answer's status and body (or null when closed without one) and when it came. Bounded by `timeoutMs`. */
-function stalled(port: number, data: string, timeoutMs: number, localAddress = '127.0.0.1'): Promise<{ status: number | null; body: string; ms: number; error: string | null; socket: net.Socket }> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const socket = net.connect({ host: '127.0.0.1', port, localAddress });
-    let received = '';
-    let done = false;
-    let error: string | null = null;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(received)?.[1];
-      const at = received.indexOf('\r\n\r\n');
-      resolve({ status: status ? Number(status) : null, body: at === -1 ? '' : received.slice(at + 4), ms: performance.now() - started, error, socket });
-    };
-    const timer = setTimeout(() => {
-      error = `no answer within ${timeoutMs} ms`;
-      finish();
-    }, timeoutMs);
-    socket.setEncoding('latin1');
-    socket.on('data', (c: string) => {
-      received += c;
-      const at = received.indexOf('\r\n\r\n');
-      const length = /\r\ncontent-length:\s*(\d+)/i.exec(received.slice(0, at))?.[1];
-      if (at !== -1 && length !== undefined && received.length - at - 4 >= Number(length)) finish();
-    });
-    socket.on('error', (e: NodeJS.ErrnoException) => {
-      error ??= e.code ?? e.message;
-      finish();
-    });
-    socket.on('close', finish);
-    socket.on('connect', () => socket.write(data));
-  });
-}
-
 test('slowhttptest: slow headers and slow bodies from one address do not starve another, memory stays bounded', { timeout: 180_000 }, async (t) => {
   if (!requireIntegration(t, 'slowhttptest', toolCheck.available, toolCheck.reason)) return;
   const sup = await startSupervisor({ profiles: ['a'], env: ENV });
-  const tools: Tool[] = [];
+  const tools: Started[] = [];
   t.after(async () => {
     for (const tool of tools) await tool.kill();
     await sup.cleanup();
@@ -157,7 +82,7 @@ test('slowhttptest: slow headers and slow bodies from one address do not starve 
   ];
   for (const mode of modes) {
     const cutBefore = sup.proc.lines.filter((l) => l.msg === 'request body stopped arriving; cut').length;
-    const tool = runSlowhttptest(mode.args);
+    const tool = startProcess(SLOWHTTPTEST, mode.args);
     tools.push(tool);
     // The attack is under way once the supervisor holds most of the connections one address may hold.
     await waitFor(`${mode.name}: slowhttptest to hold connections`, () => {
@@ -193,7 +118,7 @@ test('slowhttptest: slow headers and slow bodies from one address do not starve 
       assert.ok(cut > 0, `${mode.name}: no slow body was cut after BODY_TIMEOUT_MS`);
     }
     // Once the tool is gone, 127.0.0.1 itself is served again.
-    await waitFor(`${mode.name}: 127.0.0.1 to be served again`, async () => (await rawRequest(sup.port, 'GET', '/p/a/healthz', { timeoutMs: 2000 })).status === 200, 15_000);
+    await waitFor(`${mode.name}: 127.0.0.1 to be served again`, async () => (await request(sup.port, 'GET', '/p/a/healthz', { timeoutMs: 2000 })).status === 200, 15_000);
   }
   assert.ok(alive(sup));
   assert.equal((await sup.worker('a'))!.state, 'ready');
@@ -210,13 +135,9 @@ test('a body that stops arriving is answered 408 request_timeout within BODY_TIM
     { what: 'a proxied route (PUT /p/a/api/session/x)', data: `${head('PUT', '/p/a/api/session/x')}{"value":1` },
     { what: "a supervisor's own route (POST /supervisor/api/current)", data: `${head('POST', '/supervisor/api/current')}{"handle":` },
   ];
-  const sockets: net.Socket[] = [];
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-  });
-  const answers = await Promise.all(cases.map((c) => stalled(sup.port, c.data, bound + 1000)));
+  // each written, then nothing more
+  const answers = await Promise.all(cases.map((c) => rawExchange(sup.port, c.data, { timeoutMs: bound + 1000 })));
   for (const [i, a] of answers.entries()) {
-    sockets.push(a.socket);
     const what = cases[i]!.what;
     assert.equal(a.status, 408, `${what}: ${a.status ?? a.error} after ${Math.round(a.ms)} ms ${a.body.slice(0, 200)}`);
     assert.equal(JSON.parse(a.body).error, 'request_timeout', what);
@@ -251,10 +172,9 @@ test('more than MAX_CONNECTIONS_PER_CLIENT connections from one address: the ext
 
   // The extra ones, each with a whole request: turned away, never served.
   const full = `GET /p/a/healthz HTTP/1.1\r\nHost: 127.0.0.1:${sup.port}\r\nConnection: close\r\n\r\n`;
-  const extra = await Promise.all(Array.from({ length: 10 }, () => stalled(sup.port, full, 5000)));
+  const extra = await Promise.all(Array.from({ length: 10 }, () => rawExchange(sup.port, full, { timeoutMs: 5000 })));
   for (const e of extra) {
-    e.socket.destroy();
-    assert.ok(e.status === 503 || (e.status === null && e.error !== `no answer within 5000 ms`), `an extra connection got ${e.status ?? e.error}: ${e.body.slice(0, 200)}`);
+    assert.ok(e.status === 503 || (e.status === null && !e.timedOut), `an extra connection got ${e.status ?? e.error}: ${e.body.slice(0, 200)}`);
     if (e.status === 503) assert.equal(JSON.parse(e.body).error, 'too_many_connections');
   }
   assert.ok(extra.some((e) => e.status === 503), 'at least one extra connection is told why (503 too_many_connections)');
@@ -266,6 +186,6 @@ test('more than MAX_CONNECTIONS_PER_CLIENT connections from one address: the ext
 
   // Once the held connections close, 127.0.0.1 is served again.
   for (const s of held) s.destroy();
-  await waitFor('127.0.0.1 to be served again', async () => (await rawRequest(sup.port, 'GET', '/p/a/healthz', { timeoutMs: 2000 })).status === 200, 10_000);
+  await waitFor('127.0.0.1 to be served again', async () => (await request(sup.port, 'GET', '/p/a/healthz', { timeoutMs: 2000 })).status === 200, 10_000);
   assert.ok(alive(sup));
 });

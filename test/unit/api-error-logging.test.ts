@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import Koa from 'koa';
 import { ApiError, errorMiddleware } from '../../shared/http/api-error.ts';
 import { createLogger } from '../../shared/runtime/logger.ts';
+import { request } from '../helpers/http.ts';
 
 const WARN = 40;
 const ERROR = 50;
@@ -25,8 +26,8 @@ async function appThrowing(error: unknown) {
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/api/init-all`, { method: 'POST' });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown>, raw, lines: raw.map((l) => JSON.parse(l)) };
+    const res = await request(port, 'POST', '/api/init-all');
+    return { status: res.status, body: JSON.parse(res.text) as Record<string, unknown>, raw, lines: raw.map((l) => JSON.parse(l)) };
   } finally {
     server.close();
   }

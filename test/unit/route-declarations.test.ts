@@ -9,6 +9,7 @@ import { allow, routesOf, strictRouter, useRoutes, type RouteJudge } from '../..
 import { NAMED_PROFILE_ROUTES } from '../../shared/access/profile-routes.ts';
 import { namedRouteOf } from '../../supervisor/access/named-routes.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
+import { request } from '../helpers/http.ts';
 import { supervisorApp, workerApp } from '../helpers/apps.ts';
 
 test('every route of the supervisor and of a worker declares its access', async (t) => {
@@ -72,8 +73,8 @@ test('a route that declares nothing is refused to everyone; a declared one asks 
   await new Promise((resolve) => server.once('listening', resolve));
   const port = (server.address() as AddressInfo).port;
   const get = async (path: string) => {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`);
-    return { status: res.status, text: await res.text() };
+    const res = await request(port, 'GET', path);
+    return { status: res.status, text: res.text };
   };
   assert.deepEqual(await get('/open'), { status: 200, text: 'open' });
   const forgotten = await get('/forgotten');

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
+import { request } from '../helpers/http.ts';
 import { workerApp } from '../helpers/apps.ts';
 
 const SECRET = 'the-supervisors-secret';
@@ -27,8 +28,8 @@ test('a worker acts on a named profile only for someone who may; its own routes 
   await new Promise((resolve) => server.once('listening', resolve));
   const port = (server.address() as AddressInfo).port;
   const ask = async (method: string, path: string, who: Record<string, string>, body?: string) => {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { ...who, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body } : {}) });
-    return { status: res.status, body: (await res.json()) as { error?: string } };
+    const res = await request(port, method, path, { headers: { ...who, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body });
+    return { status: res.status, body: JSON.parse(res.text) as { error?: string } };
   };
   const lisa = { 'x-tat-internal': SECRET, 'x-tat-user': 'lisa', 'x-tat-grants': 'a' };
   const before = await config.snapshot();
@@ -74,7 +75,7 @@ test('the worker routes match exactly: another spelling is no route', async (t) 
   await new Promise((resolve) => server.once('listening', resolve));
   const port = (server.address() as AddressInfo).port;
   for (const path of ['/api/profile/Delete', '/api/profile/delete/', '/API/profile/delete', '/api/profile/%64elete', '/api/profile//delete', '/api/profile/delete;x']) {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"handle":"b"}' });
+    const res = await request(port, 'POST', path, { headers: { 'content-type': 'application/json' }, body: '{"handle":"b"}' });
     assert.equal(res.status, 404, path);
   }
   assert.equal(await config.exists('tokens/token_b.json'), true);
