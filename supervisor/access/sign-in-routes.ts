@@ -33,7 +33,7 @@ export function signInRoutes(options: { settings: Settings; identities: Identiti
     if ('retryAfterSeconds' in attempt) {
       ctx.set('retry-after', String(attempt.retryAfterSeconds));
       audit(log, { user: name, method: 'POST', path: '/auth/login', status: 429 }, 'sign-in refused: too many failed attempts', 'warn');
-      throw new ApiError(429, 'too_many_attempts', `too many failed sign-ins from this address: try again in ${Math.ceil(attempt.retryAfterSeconds / 60)} minutes`);
+      throw new ApiError(429, 'too_many_attempts', `too many failed sign-ins from this address: try again in ${attempt.retryAfterSeconds < 120 ? `${attempt.retryAfterSeconds} s` : `${Math.ceil(attempt.retryAfterSeconds / 60)} minutes`}`);
     }
     let user;
     try {

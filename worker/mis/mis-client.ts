@@ -25,6 +25,9 @@ const CHECK_FIX = 'check the MIS URL saved for this profile (MIS / Blaze setting
 export class MisClient {
   readonly #log: Logger;
   readonly #apiBase: string;
+  /** A cancelled step's page still being stopped: the next step waits for it (at most its 1 s), so that the
+   *  blank page it loads does not land in the middle of that step. */
+  #stopping: Promise<void> = Promise.resolve();
 
   constructor(log: Logger, apiBase: string) {
     this.#log = log;
@@ -36,9 +39,16 @@ export class MisClient {
   async login(page: Page, sign: { url: string; username: string; password: string; passwordFor: string }, work: Work): Promise<'logged_in' | 'already_logged_in'> {
     const { url: misUrl, username, password } = sign;
     const signal = work.signal;
+    await this.#stopping;
     work.stage('opening the MIS');
     // A cancel while a page hangs: stop loading it, so Chrome is free for what comes next.
-    const stopLoading = work.onCancel(() => page.goto('about:blank', { timeout: 1_000 }).catch(() => {}));
+    const stopLoading = work.onCancel(() => {
+      this.#stopping = page.goto('about:blank', { timeout: 1_000 }).then(
+        () => {},
+        () => {},
+      );
+      return this.#stopping;
+    });
     try {
       try {
         await page.goto(misUrl, { waitUntil: 'domcontentloaded', timeout: LOGIN_TIMEOUT_MS, signal });
@@ -79,6 +89,7 @@ export class MisClient {
    *  again when it does not come, then names it `MIS_CSV_REPORT_<timestamp>.csv`. Cancelled, it removes
    *  what the export had begun writing. */
   async exportCsv(page: Page, downloadsDir: string, work: Work, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<string> {
+    await this.#stopping;
     if (!(await page.$(CSV_BUTTON))) {
       throw new ApiError(409, 'invalid_state', `the MIS page has no CSV export button: log in first ("Start browser + MIS login", or POST ${this.#apiBase}/init-all)`);
     }

@@ -69,7 +69,8 @@ export function misRoutes(deps: WorkerDeps): Router {
     const profile = await requireProfile(deps);
     const report = profile.csv.current ?? (await reloadCsv(deps, profile).catch(() => null));
     if (!report) throw new ApiError(404, 'not_found', `no MIS CSV loaded yet: pull one (POST ${deps.apiBase}/mis/pull-csv) or upload one (POST ${deps.apiBase}/mis/upload-csv)`);
-    const limit = Math.min(Math.max(Number(ctx.query.rows) || 5, 0), 100);
+    const rows = Number(ctx.query.rows ?? 5); // ?rows=0: the summary alone
+    const limit = Math.min(Math.max(Number.isFinite(rows) ? Math.trunc(rows) : 5, 0), 100);
     ctx.body = { success: true, ...(await csv()).summarise(report, limit) };
   });
 
