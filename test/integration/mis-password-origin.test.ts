@@ -3,7 +3,7 @@
 // MIS_URL changed since the password was saved is refused at init-all, and the other MIS never receives it.
 // Real supervisor, workers and Debian's Chromium against two fake MIS servers; the second sits behind a
 // recording server that keeps every request's line, headers and body.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -60,6 +60,24 @@ async function recordedMis(accounts: Record<string, string>) {
 }
 
 /** MIS #2 got neither the password saved for #1 nor any sign-in attempt. */
+/** MIS #1, where the password was saved, and MIS #2 (recorded) that knows `USERNAME` with `password2`; a
+ *  config dir with `handle`; the supervisors a test starts go in `sups`. Cleaned up in this order: the
+ *  supervisors and their workers, the Chrome they leave (its own process group), the MIS servers, the files. */
+async function twoMises(t: TestContext, handle: string, password2: string) {
+  const mis1 = await startFakeMis({ accounts: { [USERNAME]: PASSWORD_1 } });
+  const mis2 = await recordedMis({ [USERNAME]: password2 });
+  const config = await makeConfigDir({ profiles: [handle] });
+  const sups: RunningSupervisor[] = [];
+  t.after(async () => {
+    for (const s of sups) await s.cleanup();
+    killProcessesMentioning(config.file('chrome'));
+    await mis1.close();
+    await mis2.close();
+    await config.remove();
+  });
+  return { mis1, mis2, config, sups };
+}
+
 function assertUntouched(mis2: { fake: FakeMis; carrying(secret: string): unknown[] }, when: string) {
   assert.deepEqual(mis2.carrying(PASSWORD_1), [], `${when}: MIS #2 received the password saved for MIS #1`);
   assert.deepEqual(mis2.fake.failedLogins, [], `${when}: someone tried to sign in at MIS #2`);
@@ -68,19 +86,7 @@ function assertUntouched(mis2: { fake: FakeMis; carrying(secret: string): unknow
 
 test('mis_url moved to another origin: refused without the password, kept where it was saved, and allowed with it', { timeout: 120_000 }, async (t) => {
   if (!requireIntegration(t, 'Chromium', chrome.available, chrome.reason)) return;
-  const mis1 = await startFakeMis({ accounts: { [USERNAME]: PASSWORD_1 } });
-  const mis2 = await recordedMis({ [USERNAME]: PASSWORD_2 });
-  const config = await makeConfigDir({ profiles: ['a'] });
-  const sups: RunningSupervisor[] = [];
-  // In this order: the supervisor and its workers, then the Chrome they leave (its own process group), then
-  // the MIS servers and the files.
-  t.after(async () => {
-    for (const s of sups) await s.cleanup();
-    killProcessesMentioning(config.file('chrome'));
-    await mis1.close();
-    await mis2.close();
-    await config.remove();
-  });
+  const { mis1, mis2, config, sups } = await twoMises(t, 'a', PASSWORD_2);
   const sup = await startSupervisor({ config, env: { CHROME_PATH: chrome.path, HEADLESS: 'true', STOP_TIMEOUT_MS: '5000' }, waitReady: ['a'] });
   sups.push(sup);
   const blazeConfig = config.file('blaze_configs', 'blaze_config_a.json');
@@ -121,18 +127,8 @@ test('mis_url moved to another origin: refused without the password, kept where 
 
 test('MIS_URL changed since the password was saved: init-all answers 409 password_required, and the new MIS gets nothing', { timeout: 120_000 }, async (t) => {
   if (!requireIntegration(t, 'Chromium', chrome.available, chrome.reason)) return;
-  const mis1 = await startFakeMis({ accounts: { [USERNAME]: PASSWORD_1 } });
-  // An MIS that would even take the password: nothing stops a login there but the origin rule.
-  const mis2 = await recordedMis({ [USERNAME]: PASSWORD_1 });
-  const config = await makeConfigDir({ profiles: ['b'] });
-  const sups: RunningSupervisor[] = [];
-  t.after(async () => {
-    for (const s of sups) await s.cleanup();
-    killProcessesMentioning(config.file('chrome'));
-    await mis1.close();
-    await mis2.close();
-    await config.remove();
-  });
+  // MIS #2 would even take the password: nothing stops a login there but the origin rule.
+  const { mis1, mis2, config, sups } = await twoMises(t, 'b', PASSWORD_1);
   const env = { CHROME_PATH: chrome.path, HEADLESS: 'true', STOP_TIMEOUT_MS: '5000' };
 
   const first = await startSupervisor({ config, env: { ...env, MIS_URL: mis1.misUrl }, waitReady: ['b'] });

@@ -210,6 +210,17 @@ async function sweep(sup: RunningSupervisor, config: TestConfigDir, identities: 
   return problems;
 }
 
+/** Every identity, request and spelling decided as the canonical request is; and none of them, refused or
+ *  not, changed a file or a worker. */
+async function sweepChangingNothing(sup: RunningSupervisor, config: TestConfigDir, identities: Identity[], canonicals: Canonical[]): Promise<void> {
+  await warmUp(sup, canonicals);
+  const before = await state(sup, config);
+  assertNoProblems(await sweep(sup, config, identities, canonicals));
+  const after = await state(sup, config);
+  assert.deepEqual(diffTrees(before.files, after.files), [], 'the config dir changed');
+  assert.deepEqual(after.workers, before.workers, 'a worker changed');
+}
+
 /** The requests let through first (a 2xx or 3xx where the canonical one is refused), then the others. */
 function assertNoProblems(problems: string[]): void {
   const through = problems.filter((p) => / [23]\d\d(,| )/.test(p));
@@ -255,13 +266,7 @@ test('AUTH=local: every route × anonymous, a person with and without the profil
   ];
   const canonicals = await canonicalRequests(config);
   assert.ok(canonicals.length > 80, `${canonicals.length} canonical requests`);
-  await warmUp(sup, canonicals);
-  const before = await state(sup, config);
-  const problems = await sweep(sup, config, identities, canonicals);
-  assertNoProblems(problems);
-  const after = await state(sup, config);
-  assert.deepEqual(diffTrees(before.files, after.files), [], 'the config dir changed');
-  assert.deepEqual(after.workers, before.workers, 'a worker changed');
+  await sweepChangingNothing(sup, config, identities, canonicals);
 });
 
 test('AUTH=proxy: the header from the trusted proxy is that person, from any other peer it is nobody', async (t) => {
@@ -271,24 +276,12 @@ test('AUTH=proxy: the header from the trusted proxy is that person, from any oth
     { name: 'root from an untrusted peer', headers: { 'x-forwarded-user': 'root' }, from: '127.0.0.2', asker: { kind: 'anonymous', loopback: true } },
   ];
   const canonicals = await canonicalRequests(config);
-  await warmUp(sup, canonicals);
-  const before = await state(sup, config);
-  const problems = await sweep(sup, config, identities, canonicals);
-  assertNoProblems(problems);
-  const after = await state(sup, config);
-  assert.deepEqual(diffTrees(before.files, after.files), [], 'the config dir changed');
-  assert.deepEqual(after.workers, before.workers, 'a worker changed');
+  await sweepChangingNothing(sup, config, identities, canonicals);
 });
 
 test('AUTH=none with SUPERVISOR_TOKEN: what manages profiles needs the token, whichever route and spelling', async (t) => {
   const { config, sup } = await setUp(t, { AUTH: 'none' });
   const identities: Identity[] = [{ name: 'this machine without the token', headers: {}, asker: { kind: 'local', loopback: true, tokenRequired: true } }];
   const canonicals = await canonicalRequests(config);
-  await warmUp(sup, canonicals);
-  const before = await state(sup, config);
-  const problems = await sweep(sup, config, identities, canonicals);
-  assertNoProblems(problems);
-  const after = await state(sup, config);
-  assert.deepEqual(diffTrees(before.files, after.files), [], 'the config dir changed');
-  assert.deepEqual(after.workers, before.workers, 'a worker changed');
+  await sweepChangingNothing(sup, config, identities, canonicals);
 });

@@ -4,12 +4,11 @@
 // The worker's Koa app, in this process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { UserStore } from '../../shared/access/users.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { request } from '../helpers/http.ts';
 import { workerApp } from '../helpers/apps.ts';
+import { serve } from '../helpers/in-process.ts';
 
 const SECRET = 'the-supervisors-secret';
 
@@ -20,13 +19,11 @@ test('a worker acts on a named profile only for someone who may; its own routes 
   await users.add('lisa', { password: 'lisa-Pass-12345', profiles: ['a'] });
   await users.add('nick', { password: 'nick-Pass-12345', profiles: ['b'] });
   const app = await workerApp(config.dir, 'a', { AUTH: 'local' }, SECRET);
-  const server = http.createServer(app.callback()).listen(0, '127.0.0.1');
+  const { port, close } = await serve(app);
   t.after(async () => {
-    server.close();
+    await close();
     await config.remove();
   });
-  await new Promise((resolve) => server.once('listening', resolve));
-  const port = (server.address() as AddressInfo).port;
   const ask = async (method: string, path: string, who: Record<string, string>, body?: string) => {
     const res = await request(port, method, path, { headers: { ...who, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body });
     return { status: res.status, body: JSON.parse(res.text) as { error?: string } };
@@ -67,13 +64,11 @@ test('a worker acts on a named profile only for someone who may; its own routes 
 test('the worker routes match exactly: another spelling is no route', async (t) => {
   const config = await makeConfigDir({ profiles: ['a', 'b'] });
   const app = await workerApp(config.dir, 'a', {}, SECRET);
-  const server = http.createServer(app.callback()).listen(0, '127.0.0.1');
+  const { port, close } = await serve(app);
   t.after(async () => {
-    server.close();
+    await close();
     await config.remove();
   });
-  await new Promise((resolve) => server.once('listening', resolve));
-  const port = (server.address() as AddressInfo).port;
   for (const path of ['/api/profile/Delete', '/api/profile/delete/', '/API/profile/delete', '/api/profile/%64elete', '/api/profile//delete', '/api/profile/delete;x']) {
     const res = await request(port, 'POST', path, { headers: { 'content-type': 'application/json' }, body: '{"handle":"b"}' });
     assert.equal(res.status, 404, path);
