@@ -1,9 +1,12 @@
-// pm2 runs the supervisor alone; the supervisor starts, heals and stops its own workers.
+// pm2 runs the supervisor alone; the supervisor starts, heals and stops its own workers, and its workers
+// outlive it: `pm2 restart`/`reload` replace the supervisor only, and the new one takes every worker back.
+// `pm2 stop`/`delete` leave the workers to stop by themselves after ORPHAN_TIMEOUT_MS; `npm run stop` stops
+// everything at once (README, "Running it for real").
 //   npx pm2 start ecosystem.config.cjs   ·   npx pm2 reload tat-mis   ·   npx pm2 delete tat-mis
 const fs = require('node:fs');
 const path = require('node:path');
 
-// kill_timeout must outlast the supervisor's own graceful stop (STOP_TIMEOUT_MS + 2 s).
+// kill_timeout must outlast the supervisor's own graceful exit (its requests finish within STOP_TIMEOUT_MS).
 function stopTimeoutMs() {
   const fromEnv = Number(process.env.STOP_TIMEOUT_MS);
   if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
@@ -29,7 +32,7 @@ module.exports = {
       interpreter: path.join(__dirname, 'node_modules', 'node', 'bin', 'node'),
       exec_mode: 'fork',
       instances: 1,
-      // pm2 signals the supervisor only; it drains and stops its workers (and their Chrome) in order.
+      // pm2 signals the supervisor only: its workers (in sessions of their own) are left for the next one.
       treekill: false,
       kill_timeout: stopTimeoutMs() + 5_000,
       // The supervisor sends 'ready' once it listens and its first reconciliation ran.

@@ -29,6 +29,8 @@ export function median(values: number[]): number {
 export interface RunningSupervisor {
   url: string;
   port: number;
+  /** The first worker port. */
+  base: number;
   proc: Started;
   config: TestConfigDir;
   workers(): Promise<any[]>;
@@ -37,11 +39,12 @@ export interface RunningSupervisor {
   stop(): Promise<void>;
 }
 
-/** A supervisor on a temp config dir with `profiles` registered, quiet logs. */
-export async function startSupervisor(profiles: string[], env: Record<string, string> = {}): Promise<RunningSupervisor> {
-  const config = await makeConfigDir({ profiles });
-  const port = await freePort();
-  const base = await freePortRange(profiles.length + 2);
+/** A supervisor on a temp config dir with `profiles` registered, quiet logs; or, with `after`, the next
+ *  supervisor on an earlier one's config dir and ports. */
+export async function startSupervisor(profiles: string[], env: Record<string, string> = {}, after?: RunningSupervisor): Promise<RunningSupervisor> {
+  const config = after?.config ?? (await makeConfigDir({ profiles }));
+  const port = after?.port ?? (await freePort());
+  const base = after?.base ?? (await freePortRange(profiles.length + 2));
   const proc = startEntry('supervisor/main.ts', {
     TAT_CONFIG_DIR: config.dir,
     PORT: String(port),
@@ -56,6 +59,7 @@ export async function startSupervisor(profiles: string[], env: Record<string, st
   return {
     url,
     port,
+    base,
     proc,
     config,
     workers,
@@ -65,7 +69,8 @@ export async function startSupervisor(profiles: string[], env: Record<string, st
       await waitFor(`${count} workers ready`, async () => ((await getJson(`${url}/healthz`)).workers.ready ?? 0) >= count, timeoutMs);
     },
     async stop() {
-      proc.child.kill('SIGTERM');
+      // The whole system, workers included (as `npm run stop`): SIGTERM would leave them for a next supervisor.
+      proc.child.kill('SIGUSR2');
       const exited = await Promise.race([proc.exited().then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
       if (!exited) await proc.kill();
       await config.remove();

@@ -34,9 +34,7 @@ async function workerStart(full: boolean): Promise<Row[]> {
         stderr: 'ignore',
         reject: false,
       });
-      for await (const message of child.getEachMessage()) {
-        if ((message as { type?: string }).type === 'ready') break;
-      }
+      await child.getOneMessage({ filter: (message) => (message as { type?: string }).type === 'ready' });
       times.push(performance.now() - t0);
       child.kill('SIGKILL');
       await child;

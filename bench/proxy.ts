@@ -5,7 +5,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { once } from 'node:events';
 import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
-import { workerSocketPath } from '../supervisor/workers/worker-socket.ts';
+import { runtimeDir, workerSocketPath } from '../supervisor/workers/runtime-dir.ts';
 import { freePort, getJson, killGroup, mb, median, spawnQuiet, startSupervisor, waitFor, wrk, type Row, type Size } from './lib.ts';
 
 const HANDLE = 'bench';
@@ -24,7 +24,7 @@ export async function run(size: Size): Promise<Row[]> {
 
     const chp = await startChp(worker.direct_url);
     cleanups.push(chp.stop);
-    const bare = await startBareUndici(workerSocketPath(sup.config.dir, HANDLE));
+    const bare = await startBareUndici(workerSocketPath(runtimeDir(sup.config.dir, sup.port), HANDLE));
     cleanups.push(bare.stop);
     const nginx = await startNginx(worker.direct_url);
     if (nginx) cleanups.push(nginx.stop);

@@ -1,11 +1,11 @@
-// `npm start` (the supervisor), `npm run worker` and `npm run user`: the compiled entry point, built again first when a
+// `npm start` (the supervisor), `npm run worker`, `npm run user` and `npm run stop`: the compiled entry point, built again first when a
 // source is newer than dist/, and run with source maps so that stack traces name the .ts files.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildState } from './build-state.mjs';
 import { ROOT, build } from './build.mjs';
 
-const ENTRIES = { supervisor: 'supervisor/main.js', worker: 'worker/main.js', user: 'supervisor/access/users-cli.js' };
+const ENTRIES = { supervisor: 'supervisor/main.js', worker: 'worker/main.js', user: 'supervisor/access/users-cli.js', stop: 'supervisor/stop-cli.js' };
 const entry = process.argv[2];
 if (!Object.hasOwn(ENTRIES, entry)) {
   process.stderr.write(`usage: node scripts/start.mjs ${Object.keys(ENTRIES).join('|')}\n`);

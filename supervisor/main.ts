@@ -1,8 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { resolveConfigDir } from '../shared/profiles/paths.ts';
-import { staleBuild } from '../shared/runtime/build-check.ts';
-import { randomBytes } from 'node:crypto';
+import { buildFingerprint, staleBuild } from '../shared/runtime/build-check.ts';
 import { hostCheck } from '../shared/http/host-check.ts';
 import { UserStore } from '../shared/access/users.ts';
 import { Identities } from './access/identity.ts';
@@ -18,12 +17,17 @@ import { ProfileStore } from '../shared/profiles/profile-store.ts';
 import { parseHandle } from '../shared/profiles/handle.ts';
 import { ensureDir } from '../shared/files/json-file.ts';
 import { closeGracefully, listen } from '../shared/http/http-server.ts';
-import { loadSettingsOrExit, settingsForWorkers } from '../shared/runtime/settings.ts';
+import { loadSettingsOrExit, settingsFingerprint, settingsForWorkers } from '../shared/runtime/settings.ts';
+import { activatedSocket } from '../shared/http/socket-activation.ts';
 import { PortRegistry } from './control/port-registry.ts';
 import { Supervisor } from './control/supervisor.ts';
 import { Discovery } from './control/discovery.ts';
 import { processSpawner } from './workers/worker-process.ts';
-import { removeWorkerSocketDir } from './workers/worker-socket.ts';
+import { controlSocketPath, ensureRuntimeDir, removeRuntimeDir, requestSecret, runtimeDir, workerRecordsDir } from './workers/runtime-dir.ts';
+import { WorkerLinks } from './workers/worker-links.ts';
+import { WorkerRecords, processStartTime } from './workers/worker-records.ts';
+import { findRecordedWorkers } from './workers/adoption.ts';
+import { earlierSupervisor, forgetSupervisor, recordSupervisor } from './control/supervisor-record.ts';
 import { WorkerProxy } from './proxy/proxy.ts';
 import { WebSocketProxy } from './proxy/websocket-proxy.ts';
 import { createSupervisorApp } from './web/app.ts';
@@ -59,16 +63,41 @@ const pinnedRaw = process.env.BLAZE_PROFILE;
 const pinned = pinnedRaw ? parseHandle(pinnedRaw) : null;
 if (pinnedRaw) log.warn({ BLAZE_PROFILE: pinnedRaw }, 'BLAZE_PROFILE pins /api to this profile; switches will not move /api while it is set');
 
+// The private runtime folder: the control socket every worker dials, and what is kept of each worker so that
+// the next supervisor takes it back (docs/architecture.md, "Workers outlive the supervisor").
+const runtime = runtimeDir(configDir, settings.PORT);
+const controlSocket = ensureRuntimeDir(runtime) ? controlSocketPath(runtime) : null;
+if (!controlSocket) {
+  log.fatal({ runtime_dir: runtime }, 'the runtime folder cannot be made private to this user (another user owns it, or its path is too long for a socket); set RUNTIME_DIRECTORY to a folder of this user');
+  process.exit(78);
+}
+const earlier = await earlierSupervisor(runtime, settings.STOP_TIMEOUT_MS + 2000);
+if (earlier) {
+  log.fatal({ pid: earlier.pid, port: earlier.port, config_dir: configDir }, `another supervisor (pid ${earlier.pid}) runs for this config dir; stop it first ("npm run stop")`);
+  process.exit(75);
+}
+const links = new WorkerLinks(log);
+const records = new WorkerRecords(workerRecordsDir(runtime));
 // Proves to the workers that a request came through this supervisor (README, "Letting colleagues in").
-const internalSecret = randomBytes(24).toString('base64url');
+const internalSecret = requestSecret(runtime);
+const forWorkers = settingsForWorkers(settings);
 const spawn = processSpawner({
-  configDir,
+  runtime,
   env: {
     // Compiled code of the worker's modules is cached on disk: every later start skips that work.
     NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
     TAT_CONFIG_DIR: configDir,
   },
-  start: { settings: settingsForWorkers(settings), secret: internalSecret },
+  start: { settings: forWorkers, secret: internalSecret },
+  links,
+  controlSocket,
+  track: {
+    spawned: (spec, spawned) =>
+      void records
+        .write({ name: spec.name, role: spec.role, pid: spawned.pid, proc_start: spawned.procStart, secret: spawned.controlSecret, started_at: Date.now(), port: spec.port, config: spec.config, files: spec.files, restarts: supervisor.restartsOf(spec.name), browser: null })
+        .catch((error) => log.error({ err: error, name: spec.name }, 'cannot record the worker; a supervisor started after this one will not find it')),
+    exited: (spec, pid) => void records.remove(spec.name, pid).catch(() => {}),
+  },
 });
 const users = new UserStore(store.paths.users);
 const supervisor = new Supervisor({
@@ -77,9 +106,16 @@ const supervisor = new Supervisor({
   ports,
   spawn,
   log,
-  logDestination: destination,
+  version: { build: await buildFingerprint(), settings: settingsFingerprint(forWorkers) },
   pinned,
-  onWorkerEvent: (name, e) => metrics.onWorkerEvent(name, e),
+  onWorkerEvent: (name, e) => {
+    if (e.kind === 'browser') {
+      const pid = supervisor.pidOf(name);
+      const browser = e.pid === null ? null : { pid: e.pid, proc_start: processStartTime(e.pid) ?? '' };
+      if (pid) void records.update(name, pid, { browser }).catch(() => {});
+    }
+    metrics.onWorkerEvent(name, e);
+  },
   // A worker's switch message is carried out only for a profile the person it names may switch to.
   maySwitch: (by, handle) => {
     if (by === 'SUPERVISOR_TOKEN') return true;
@@ -117,47 +153,77 @@ const limits = new ConnectionLimits({ bodyTimeoutMs: settings.BODY_TIMEOUT_MS, m
 const server = createSupervisorServer({ supervisor, app, gate: proxyGate, hostAllowed: hostCheck(settings), pages, limits });
 
 let discovery: Discovery | null = null;
-/** Stops watching, then stops accepting and every worker in parallel. */
+/** The whole system stops: stops watching, then stops accepting and every worker in parallel; nothing is
+ *  left for a next supervisor. */
 async function stopEverything(): Promise<void> {
   await discovery?.close();
   await Promise.all([closeGracefully(server, settings.STOP_TIMEOUT_MS), supervisor.shutdown()]);
   await proxy.close();
   await signIns?.close();
-  removeWorkerSocketDir(configDir);
+  await links.close();
+  forgetSupervisor(runtime);
+  removeRuntimeDir(runtime);
+}
+
+/** This supervisor goes, its workers stay for the next one (a restart): no new connection is accepted (under
+ *  systemd they wait in the socket's queue), the requests under way finish, the event streams end at once
+ *  (pages reconnect by themselves), and the workers dial the next supervisor. */
+async function leaveWorkers(): Promise<void> {
+  supervisor.leave();
+  await discovery?.close();
+  const closing = closeGracefully(server, settings.STOP_TIMEOUT_MS);
+  proxy.endStreams();
+  await closing;
+  await proxy.close();
+  await signIns?.close();
+  forgetSupervisor(runtime);
 }
 
 let stopping = false;
-async function stop(signal: string): Promise<void> {
+async function stop(signal: string, how: 'leave' | 'all'): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'stopping: draining workers');
+  log.info({ signal }, how === 'all' ? 'stopping: draining workers' : 'restarting: the workers keep running for the next supervisor');
   // Whatever happens, exit within the promised bound.
   setTimeout(() => {
-    log.error('workers did not stop in time; exiting anyway');
+    log.error(how === 'all' ? 'workers did not stop in time; exiting anyway' : 'requests did not finish in time; exiting anyway');
     process.exit(1);
   }, settings.STOP_TIMEOUT_MS + 1500).unref();
-  await stopEverything();
+  await (how === 'all' ? stopEverything() : leaveWorkers());
   log.info('stopped');
   process.exit(0);
 }
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+// What each signal does to the workers: README, "Running it for real". A service manager's stop or restart
+// (SIGTERM; pm2's SIGINT) leaves them to the next supervisor, and any left unadopted stop by themselves after
+// ORPHAN_TIMEOUT_MS; Ctrl-C in a terminal and `npm run stop` (SIGUSR2) stop everything at once.
+const interactive = process.stdin.isTTY === true && process.env.pm_id === undefined;
+process.on('SIGTERM', () => void stop('SIGTERM', 'leave'));
+process.on('SIGINT', () => void stop('SIGINT', interactive ? 'all' : 'leave'));
+process.on('SIGUSR2', () => void stop('SIGUSR2', 'all'));
 
-// Workers are known before the first request arrives, so none is answered "no such profile" at start.
+// Workers an earlier supervisor left are taken back, and every worker is known, before the first request
+// arrives: none is answered "no such profile", and none is started twice.
+const adoptStarted = performance.now();
+const adoptables = await findRecordedWorkers({ records, links, log, waitMs: 1500, stopTimeoutMs: settings.STOP_TIMEOUT_MS, requestSecret: internalSecret, listen: () => links.listen(controlSocket) });
+supervisor.adopt(adoptables);
 discovery = new Discovery(store.paths, () => void supervisor.reconcile());
 await discovery.ready();
 await supervisor.reconcile();
+if (adoptables.length > 0) log.info({ workers: adoptables.map((a) => a.name), ms: Math.round(performance.now() - adoptStarted) }, 'took back the workers of the earlier supervisor');
+const activated = activatedSocket();
 try {
-  await listen(server, settings.PORT, settings.HOST);
+  if (activated) await new Promise<void>((resolve, reject) => server.once('error', reject).listen(activated, () => resolve()));
+  else await listen(server, settings.PORT, settings.HOST);
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
   log.fatal({ code, port: settings.PORT, host: settings.HOST }, code === 'EADDRINUSE' ? `port ${settings.PORT} is already in use; stop the other program or set PORT` : 'cannot listen');
   await stopEverything();
   process.exit(1);
 }
+await recordSupervisor(runtime, activated ? null : settings.PORT);
 trimMemoryWhenQuiet([server]);
 log.info(
-  { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, auth: settings.AUTH, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun },
+  { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, auth: settings.AUTH, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun, socket_activation: activated !== null },
   `supervisor listening on http://${settings.HOST}:${settings.PORT}`,
 );
 process.send?.('ready'); // pm2 wait_ready

@@ -20,14 +20,23 @@ import { LazyProfile } from './profile/lazy-profile.ts';
 import { HANDLE_RULES, parseHandle } from '../shared/profiles/handle.ts';
 import { profilePrefix } from '../shared/profiles/profile-url.ts';
 import type { CurrentProfile } from '../shared/profiles/current-profile.ts';
-import { staleBuild } from '../shared/runtime/build-check.ts';
+import { buildFingerprint, staleBuild } from '../shared/runtime/build-check.ts';
+import { settingsFingerprint } from '../shared/runtime/settings.ts';
+import { SupervisorLink } from './control/supervisor-link.ts';
+import { LogTap } from './control/log-tap.ts';
+import { operatorLog } from './control/operator-log.ts';
+import { captureOutput } from './control/output-capture.ts';
 
 // One profile's TAT-MIS instance. Runs under the supervisor (IPC channel present) or alone:
 //   BLAZE_PROFILE=nick.tat PORT=5001 npm run worker
 const HOST = '127.0.0.1';
 const supervised = typeof process.send === 'function';
+// What the worker tells its supervisor: over the control channel once it is up (docs/architecture.md,
+// "Workers outlive the supervisor"), over IPC before that (a failure at the very start).
+let link: SupervisorLink | null = null;
 const notify = (message: WorkerMessage) => {
-  if (supervised && process.connected) process.send!(message);
+  link?.notify(message);
+  if (!link?.connected && supervised && process.connected) process.send!(message);
 };
 
 const stale = await staleBuild();
@@ -50,12 +59,23 @@ const { settings, warnings } = await loadSettingsOrExit(
 // (Chrome and what Chrome starts) inherits them.
 scrubSecretsFromEnvironment();
 const internalSecret = start?.secret;
-const bootLog = createLogger({ level: settings.LOG_LEVEL });
+// Under a supervisor the worker writes the operator's log itself (nothing in between that may be gone), keeps
+// its recent lines for a supervisor that connects later, and sends each line to the one that is there.
+const tap = start ? new LogTap(operatorLog()) : null;
+const giveOutputTo = start ? captureOutput() : null;
+const bootLog = createLogger({ level: settings.LOG_LEVEL, ...(tap ? { destination: tap } : {}) });
 for (const warning of warnings) bootLog.warn(warning);
+// A crash is said in the log (the operator's, and the logs view's through the tap), not only on stderr.
+process.on('uncaughtException', (error) => {
+  bootLog.fatal({ err: error }, 'uncaught exception; the worker exits');
+  bootLog.flush();
+  process.exit(1);
+});
 
 const store = new ProfileStore(configDir, bootLog);
 const selection = await selectProfile();
-const log = bootLog.child({ profile: selection.handle });
+const log = bootLog.child({ handle: selection.handle });
+giveOutputTo?.(log);
 const session = await SessionManager.open(selection.handle, settings, log);
 const events = new WorkerEvents();
 const apiBase = supervised && selection.handle ? `${profilePrefix(selection.handle)}/api` : '/api';
@@ -97,6 +117,7 @@ async function stop(reason: string, graceMs = settings.STOP_TIMEOUT_MS): Promise
   await profile?.loaded?.browser.close().catch((error) => log.warn({ err: error }, 'Chrome did not close cleanly'));
   await session.close().catch(() => {});
   log.info('stopped');
+  link?.close();
   log.flush();
   process.exit(0);
 }
@@ -107,11 +128,34 @@ if (supervised) {
   process.on('message', (message) => {
     if (isSupervisorMessage(message) && message.type === 'shutdown') void stop('shutdown requested by the supervisor');
   });
-  // No orphans: when the supervisor goes away (even by SIGKILL) the channel closes and the worker follows.
-  // Its clients came through the supervisor and are gone with it, so there is little to wait for; the
-  // short grace also frees the port quickly for a supervisor started again.
-  process.on('disconnect', () => void stop('supervisor went away', Math.min(settings.STOP_TIMEOUT_MS, 1000)));
+  // The IPC channel closes with the supervisor that spawned this worker: the control channel is there for
+  // the next one, so a disconnect is no reason to stop (an unreferenced channel keeps nothing alive).
+  process.on('disconnect', () => {});
+  process.channel?.unref();
 }
+if (start) {
+  const startedAt = Date.now();
+  link = new SupervisorLink({
+    socketPath: start.control.socket,
+    name: start.control.name,
+    secret: start.control.secret,
+    build: await buildFingerprint(),
+    settings: settingsFingerprint(start.settings),
+    orphanTimeoutMs: settings.ORPHAN_TIMEOUT_MS,
+    startedAt,
+    lines: () => tap?.recent ?? [],
+    onLinked: (again) => again && log.info('a supervisor took this worker back'),
+    onShutdown: () => void stop('shutdown requested by the supervisor'),
+    onSecret: (secret) => access.useSecret(secret),
+    onOrphaned: () => void stop(`no supervisor took this worker back within ${settings.ORPHAN_TIMEOUT_MS} ms (ORPHAN_TIMEOUT_MS)`),
+  });
+}
+// Each log line to the supervisor that is there: over the control channel, or over IPC to the one that
+// spawned this worker until the channel is up (a worker that fails at its start says why before it exits).
+tap?.forwardTo((line) => {
+  if (link?.connected) link.send({ type: 'log', line });
+  else if (process.connected) process.send!({ type: 'log', line });
+});
 
 let port: number;
 try {

@@ -1,6 +1,7 @@
 import type { Handle } from '../profiles/handle.ts';
 
-/** Messages a worker sends its supervisor over the IPC channel. */
+/** Messages a worker sends its supervisor: over its control channel (`control-protocol.ts`), or over IPC
+ *  before that is up. */
 export type WorkerMessage =
   /** `socket`: a Unix socket the supervisor may proxy to instead of the TCP port. */
   | { type: 'ready'; port: number; socket?: string | null }
@@ -22,7 +23,12 @@ export type WorkerMessage =
  *  environment (any process of the same user reads /proc/<pid>/environ, and children inherit it): the
  *  validated settings (SUPERVISOR_TOKEN, a Redis URL with its password) and the secret that proves a request
  *  came through the supervisor. */
-export type SupervisorMessage = { type: 'shutdown' } | { type: 'start'; settings: string; secret: string };
+export type SupervisorMessage =
+  | { type: 'shutdown' }
+  /** `control`: the supervisor's control socket, which the worker dials from then on (IPC closes with the
+   *  supervisor that spawned it; the control channel is there for the next one), the secret that proves
+   *  each side to the other there, and the worker's name. */
+  | { type: 'start'; settings: string; secret: string; control: { socket: string; secret: string; name: string } };
 
 /** Set in a worker's environment when its `start` message comes over IPC (not a secret itself). */
 export const START_OVER_IPC_VAR = 'TAT_START_OVER_IPC';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { readJsonFile, type JsonRead } from '../files/json-file.ts';
@@ -25,6 +26,8 @@ export const SettingsSchema = z.object({
   GOOGLE_API_ROOT: url.optional(),
   START_TIMEOUT_MS: positive.default(20000),
   STOP_TIMEOUT_MS: positive.default(10000),
+  /** A worker that no supervisor takes back for this long stops by itself (README, "Running it for real"). */
+  ORPHAN_TIMEOUT_MS: z.number().int().min(1000).max(60000).default(30000),
   PROXY_TIMEOUT_MS: positive.default(300000),
   IDLE_TIMEOUT_MS: z.number().int().min(0).default(0),
   MAX_RESTARTS: positive.default(5),
@@ -71,6 +74,11 @@ export function settingsForWorkers(settings: Settings): string {
   const values = settings as unknown as Record<string, unknown>;
   // METRICS_TOKEN opens only the supervisor's /metrics: a worker has no use for it.
   return JSON.stringify(Object.fromEntries(SETTING_KEYS.filter((k) => values[k] !== undefined && k !== 'METRICS_TOKEN').map((k) => [k, values[k]])));
+}
+
+/** The fingerprint of the settings workers run with: a worker adopted with another one is an older version. */
+export function settingsFingerprint(forWorkers: string): string {
+  return createHash('sha256').update(forWorkers).digest('base64url').slice(0, 16);
 }
 
 /** `settings.json` in the config dir (or the supervisor's, see `INHERITED_SETTINGS_VAR`), overridden by
@@ -155,7 +163,7 @@ function parseInherited(text: string): JsonRead<Record<string, unknown>> {
   }
 }
 
-const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'IDLE_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS', 'AUTH_SESSION_TTL_MS', 'AUTH_LOCKOUT_MS', 'BODY_TIMEOUT_MS', 'MAX_CONNECTIONS_PER_CLIENT']);
+const NUMBER_KEYS = new Set(['PORT', 'WORKER_BASE_PORT', 'REDIS_TTL', 'START_TIMEOUT_MS', 'STOP_TIMEOUT_MS', 'ORPHAN_TIMEOUT_MS', 'PROXY_TIMEOUT_MS', 'IDLE_TIMEOUT_MS', 'MAX_RESTARTS', 'RESTART_WINDOW_MS', 'AUTH_SESSION_TTL_MS', 'AUTH_LOCKOUT_MS', 'BODY_TIMEOUT_MS', 'MAX_CONNECTIONS_PER_CLIENT']);
 const LIST_KEYS = new Set(['PROFILES', 'ALLOWED_HOSTS', 'TRUSTED_PROXIES']);
 
 /** Environment variables are strings: give them the file's types (numbers, booleans, comma lists). A value

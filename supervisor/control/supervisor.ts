@@ -1,5 +1,4 @@
 import os from 'node:os';
-import type { DestinationStream } from 'pino';
 import { parseHandle, type Handle } from '../../shared/profiles/handle.ts';
 import type { CurrentProfile } from '../../shared/profiles/current-profile.ts';
 import type { Logger } from '../../shared/runtime/logger.ts';
@@ -8,8 +7,10 @@ import type { Settings } from '../../shared/runtime/settings.ts';
 import { desiredState, readConfigSnapshot, type DesiredState } from './desired-state.ts';
 import { plan, type Action, type ActualWorker } from './reconcile.ts';
 import { WorkerLifecycle, type LifecycleEvent, type LifecycleOptions, type WorkerStatus } from '../workers/worker-lifecycle.ts';
+import type { Version } from '../workers/lifecycle-events.ts';
 import type { PortRegistry } from './port-registry.ts';
 import type { Spawner } from '../workers/worker-process.ts';
+import type { Adoptable } from '../workers/adoption.ts';
 import { WorkerRequests } from './worker-requests.ts';
 import { handleOf, type WorkerSpec } from '../workers/worker-spec.ts';
 import { StartGate } from '../workers/start-gate.ts';
@@ -20,7 +21,8 @@ export interface SupervisorOptions {
   ports: PortRegistry;
   spawn: Spawner;
   log: Logger;
-  logDestination: DestinationStream;
+  /** The build and settings this supervisor runs with (an adopted worker with others is older). */
+  version?: Version;
   /** `BLAZE_PROFILE` given to the supervisor itself pins the current profile (the guide's first priority). */
   pinned: Handle | null;
   /** Backoff timing after a crash (tests shorten it). */
@@ -45,6 +47,8 @@ export class Supervisor {
   #again = false;
   #idleTimer: NodeJS.Timeout | undefined;
   #shuttingDown = false;
+  /** Workers of an earlier supervisor, until the first pass takes or releases them. */
+  readonly #adoptable = new Map<string, Adoptable>();
   readonly #listeners = new Set<() => void>();
 
   constructor(options: SupervisorOptions) {
@@ -159,6 +163,43 @@ export class Supervisor {
     return removed;
   }
 
+  /** Workers an earlier supervisor started: the next pass takes back each one whose profile still wants a
+   *  worker (as it was: a changed file is then reconciled as usual) and releases the others. */
+  adopt(adoptables: readonly Adoptable[]): void {
+    for (const a of adoptables) this.#adoptable.set(a.name, a);
+  }
+
+  /** Moves every worker that runs an older version to this one, one at a time, each once its work has
+   *  ended (a recycle; the restore brings the work back). Returns their names; the moves go on after. */
+  upgradeOlder(): string[] {
+    const older = [...this.#workers.values()].filter((w) => w.older);
+    void (async () => {
+      for (const worker of older) {
+        if (this.#shuttingDown || this.#workers.get(worker.name) !== worker || !worker.older) continue;
+        const handle = parseHandle(worker.name);
+        if (worker.spec.role === 'profile' && handle) await this.restart(handle, 'moved to the new version');
+        else await worker.recycle(worker.spec, 'moved to the new version').then(() => worker.settled());
+      }
+    })().catch((error) => this.#o.log.error({ err: error }, 'moving workers to the new version failed'));
+    return older.map((w) => w.name);
+  }
+
+  /** The process of worker `name`, while it runs. */
+  pidOf(name: string): number | null {
+    return this.#workers.get(name)?.pid ?? null;
+  }
+
+  /** The crashes counted for worker `name` (its record carries them to the next supervisor). */
+  restartsOf(name: string): number {
+    return this.#workers.get(name)?.status().restarts ?? 0;
+  }
+
+  /** Leaves the workers running for the next supervisor (it adopts them): only the timers stop. */
+  leave(): void {
+    this.#shuttingDown = true;
+    clearTimeout(this.#idleTimer);
+  }
+
   /** Stops every worker gracefully, in parallel. */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
@@ -183,7 +224,19 @@ export class Supervisor {
       [...this.#workers].map(([name, w]) => [name, { spec: w.spec, goal: w.goal, state: w.state, retryDue: w.retryDue, idleForMs: w.idleForMs, demanded: w.admission.held > 0 }]),
     );
     for (const action of plan(desired.workers, actual)) this.#apply(action);
+    this.#releaseUnwanted();
     this.#wakeForIdle();
+  }
+
+  /** Adoptable workers the pass did not take: their profile is gone. */
+  #releaseUnwanted(): void {
+    for (const adoptable of this.#adoptable.values()) {
+      this.#o.log.info({ name: adoptable.name }, 'a worker of the earlier supervisor is no longer wanted (its profile was removed); stopping it');
+      const stop = adoptable.release();
+      this.#stopping.add(stop);
+      void stop.finally(() => this.#stopping.delete(stop));
+    }
+    this.#adoptable.clear();
   }
 
   /** With IDLE_TIMEOUT_MS, a pass when the first ready worker's idle time runs out. */
@@ -211,6 +264,8 @@ export class Supervisor {
    *  up the others). */
   #apply(action: Action): void {
     if (action.kind === 'create') {
+      const adoptable = this.#adoptable.get(action.spec.name);
+      if (adoptable) return this.#takeBack(action.spec, adoptable);
       const worker = this.#newWorker(action.spec);
       this.#workers.set(action.spec.name, worker);
       this.#changed();
@@ -252,13 +307,26 @@ export class Supervisor {
     }
   }
 
+  /** A worker of the earlier supervisor, with the spec it was started for, so that the next pass acts on
+   *  whatever changed since (a credentials file: a recycle, once its work ends). */
+  #takeBack(spec: WorkerSpec, adoptable: Adoptable): void {
+    this.#adoptable.delete(adoptable.name);
+    const was: WorkerSpec = { ...spec, port: adoptable.port, config: adoptable.config, files: adoptable.files };
+    const worker = this.#newWorker(was);
+    this.#workers.set(was.name, worker);
+    this.#changed();
+    this.#o.log.info({ handle: handleOf(was), port: was.port }, 'worker of the earlier supervisor taken back');
+    void worker.adopt(was, adoptable.restarts, (hooks) => adoptable.take(hooks));
+    this.#again = true;
+  }
+
   #newWorker(spec: WorkerSpec): WorkerLifecycle {
     const { settings } = this.#o;
     const worker: WorkerLifecycle = new WorkerLifecycle(spec, {
       spawn: this.#o.spawn,
       settings,
       log: this.#o.log,
-      logDestination: this.#o.logDestination,
+      ...(this.#o.version ? { version: this.#o.version } : {}),
       startGate: this.#startGate,
       ...(this.#o.backoff ? { backoff: this.#o.backoff } : {}),
       onEvent: (event) => this.#onWorkerEvent(spec, event),

@@ -60,6 +60,8 @@ export interface ForwardOptions {
  *  proxied request"). */
 export class WorkerProxy {
   readonly #upstreams: Upstreams;
+  /** The event streams it relays, open now. */
+  readonly #streams = new Set<ServerResponse>();
   readonly #log: Logger;
   readonly #holdTimeoutMs: number;
   readonly #upstreamTimeoutMs: number;
@@ -109,6 +111,13 @@ export class WorkerProxy {
     this.#start(request);
   }
 
+  /** Ends every event stream it relays now (the pages reconnect by themselves): a supervisor that hands
+   *  its workers to the next one does not wait for streams that never end. */
+  endStreams(): void {
+    for (const res of this.#streams) res.destroy();
+    this.#streams.clear();
+  }
+
   /** Closes the connections to every worker. */
   close(): Promise<void> {
     return this.#upstreams.close();
@@ -126,7 +135,7 @@ export class WorkerProxy {
     // dead socket and turn a read the worker never saw into a 502.
     const single = attempt > 0 ? this.#upstreams.single(lease.target) : null;
     const dispatcher: Dispatcher = single ?? this.#upstreams.pool(request.worker.name, lease.target);
-    const handler = new ResponseRelay(request, lease, (error) => {
+    const handler = new ResponseRelay(request, lease, this.#streams, (error) => {
       if (single) void single.close().catch(() => {});
       if (error) this.#failed(request, lease, attempt, error);
     });
@@ -205,11 +214,13 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   readonly #lease: Lease;
   readonly #done: (error: Error | null) => void;
+  readonly #streams: Set<ServerResponse>;
   #controller: Dispatcher.DispatchController | null = null;
   #finished = false;
 
-  constructor(request: Forwarded, lease: Lease, done: (error: Error | null) => void) {
+  constructor(request: Forwarded, lease: Lease, streams: Set<ServerResponse>, done: (error: Error | null) => void) {
     this.#res = request.res;
+    this.#streams = streams;
     this.#lease = lease;
     this.#done = done;
   }
@@ -230,7 +241,12 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     // A stream (no length known: Server-Sent Events, a long export) gets its headers at once, not with its
     // first chunk; any other answer's headers leave with its body, in one write.
     if (headers['content-length'] === undefined) this.#res.flushHeaders();
-    if (String(headers['content-type']).startsWith('text/event-stream')) this.#lease.stream();
+    if (String(headers['content-type']).startsWith('text/event-stream')) {
+      this.#lease.stream();
+      const res = this.#res;
+      this.#streams.add(res);
+      res.once('close', () => this.#streams.delete(res));
+    }
     this.#res.on('drain', () => controller.resume());
   }
 

@@ -84,6 +84,14 @@ export function supervisorApi(supervisor: Supervisor, options: { settings: Setti
     });
   }
 
+  // Workers an earlier supervisor started with another build or other settings ("older version" on the
+  // dashboard) move to this one, one at a time, each once its work has ended; the answer does not wait.
+  router.post('/supervisor/api/workers/upgrade', allow({ action: 'admin' }), (ctx) => {
+    const moving = supervisor.upgradeOlder();
+    ctx.status = 202;
+    ctx.body = { success: true, moving, message: moving.length === 0 ? 'every worker runs this version' : `moving ${moving.length} worker(s) to this version, one at a time, each when its work has ended` };
+  });
+
   // Where everyone's /api goes (last_profile.json): an admin's decision; a person moves their own with
   // POST /api/profile/switch.
   router.post('/supervisor/api/current', allow({ action: 'admin', handle: { body: 'handle' }, body: z.object({ handle: z.unknown().optional() }) }), async (ctx) => {

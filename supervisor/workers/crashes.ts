@@ -44,6 +44,11 @@ export class Crashes {
     return decision;
   }
 
+  /** Crashes an earlier supervisor counted (its record of the worker it hands over). */
+  carryOver(count: number): void {
+    this.#count = Math.max(this.#count, count);
+  }
+
   /** A start, stop or recycle came: no backoff runs any more. */
   cancelRetry(): void {
     clearTimeout(this.#timer);

@@ -1,10 +1,8 @@
-import type { DestinationStream } from 'pino';
 import type { UpstreamTarget } from '../proxy/admission.ts';
 import type { LogRing } from './log-ring.ts';
-import { workerLogRelay } from './log-relay.ts';
 import type { StartGate } from './start-gate.ts';
-import type { Exit, ProcessEvent, RunningProcess, Spawner } from './worker-process.ts';
-import { handleOf, type WorkerSpec } from './worker-spec.ts';
+import type { Exit, ProcessEvent, ProcessHooks, RunningProcess, Spawner } from './worker-process.ts';
+import type { WorkerSpec } from './worker-spec.ts';
 
 /** What the process a lifecycle runs now says and does; an older process's words never reach it. */
 export interface ProcessCallbacks {
@@ -19,12 +17,12 @@ export interface ProcessCallbacks {
 
 /** The process a worker's lifecycle runs now. Each spawn is a new generation whose events, `ready` and exit
  *  alone count. It holds the start slot (`StartGate`) until its process listens or goes, times the start,
- *  relays the process's log lines, and knows where it listens and whether its exit was asked for. */
+ *  keeps the process's log lines for the logs view, and knows where it listens and whether its exit was
+ *  asked for. */
 export interface CurrentProcessOptions {
   spawn: Spawner;
-  /** Where its log lines go: the ring its logs view reads, and the supervisor's own output. */
+  /** Where its log lines go (the worker wrote them to the operator's log itself): the logs view's ring. */
   ring: LogRing;
-  destination: DestinationStream;
   startGate: StartGate | undefined;
   /** `onTimedOut` when it did not say `ready` within this. */
   startTimeoutMs: number;
@@ -73,25 +71,35 @@ export class CurrentProcess {
 
   /** Waits for a start slot, then spawns the process for `spec`. */
   async spawn(spec: WorkerSpec, callbacks: ProcessCallbacks): Promise<void> {
-    const generation = ++this.#generation;
     this.#address = null;
     this.#leaveGate();
     this.#leaveGate = (await this.#o.startGate?.enter()) ?? (() => {});
+    this.#begin(spec, callbacks, (hooks) => this.#o.spawn(spec, hooks));
+  }
+
+  /** Takes a process an earlier supervisor started (it says `ready` at once if it listens): no start slot. */
+  adopt(spec: WorkerSpec, callbacks: ProcessCallbacks, take: (hooks: ProcessHooks) => RunningProcess): void {
+    this.#address = null;
+    this.#leaveGate();
+    this.#begin(spec, callbacks, take);
+  }
+
+  #begin(spec: WorkerSpec, callbacks: ProcessCallbacks, start: (hooks: ProcessHooks) => RunningProcess): void {
+    const generation = ++this.#generation;
     const mine = () => generation === this.#generation;
-    let relay: ((line: string, stream: 'stdout' | 'stderr') => void) | null = null;
-    const proc = this.#o.spawn(spec, {
+    const proc: RunningProcess = start({
       onEvent: (event) => {
         if (!mine()) return;
         if (event.kind !== 'ready') return callbacks.onEvent(event);
         if (proc !== this.#proc) return;
         this.#endStart();
         this.#address = { port: event.port || spec.port, socket: event.socket };
-        this.#startedAt = new Date();
+        // Its process's start, not this moment: an adopted worker has been up since then.
+        this.#startedAt = new Date(Date.now() - (performance.now() - proc.startedAt));
         callbacks.onListening(proc);
       },
-      onLine: (line, stream) => {
-        relay ??= workerLogRelay({ handle: handleOf(spec), pid: proc.pid, ring: this.#o.ring, destination: this.#o.destination });
-        relay(line, stream);
+      onLine: (line) => {
+        if (mine()) this.#o.ring.push(line);
       },
     });
     this.#proc = proc;

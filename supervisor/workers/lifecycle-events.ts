@@ -1,4 +1,3 @@
-import type { DestinationStream } from 'pino';
 import type { Logger } from '../../shared/runtime/logger.ts';
 import type { PortMover } from './port-moves.ts';
 import type { RestartPolicyOptions } from './restart-policy.ts';
@@ -16,17 +15,26 @@ export type LifecycleEvent =
   | { kind: 'demand' }
   /** Its process asked for a switch, for the person it names. */
   | { kind: 'switch'; handle: string; by: string }
+  /** Its Chrome started (pid) or closed (null): the worker's record keeps it for the next supervisor. */
+  | { kind: 'browser'; pid: number | null }
   /** For the metrics: a process became ready, a recycle finished, a process crashed. */
   | { kind: 'ready'; spawnSeconds: number }
   | { kind: 'recycled'; seconds: number }
   | { kind: 'crashed' };
 
+/** What a worker process runs: the sources' fingerprint and the settings' (docs/architecture.md, "Versions
+ *  meet"). */
+export interface Version {
+  build: string;
+  settings: string;
+}
+
 export interface LifecycleOptions {
   spawn: Spawner;
   settings: { START_TIMEOUT_MS: number; STOP_TIMEOUT_MS: number; MAX_RESTARTS: number; RESTART_WINDOW_MS: number };
   log: Logger;
-  /** Where worker lines are re-emitted (the supervisor's stdout). */
-  logDestination: DestinationStream;
+  /** The build and settings this supervisor runs with: a worker that runs others is an older version. */
+  version?: Version;
   /** Limits how many workers start at once (shared by all workers of a supervisor). */
   startGate?: StartGate;
   /** Backoff timing (tests shorten it); the limits come from `settings`. */

@@ -5,8 +5,8 @@ import { WorkerWork } from './pending-recycle.ts';
 import type { LifecycleOptions } from './lifecycle-events.ts';
 import { PortMoves } from './port-moves.ts';
 import { Crashes } from './crashes.ts';
-import { CurrentProcess } from './current-process.ts';
-import type { Exit, ProcessEvent, RunningProcess } from './worker-process.ts';
+import { CurrentProcess, type ProcessCallbacks } from './current-process.ts';
+import type { Exit, ProcessEvent, ProcessHooks, RunningProcess } from './worker-process.ts';
 import { describeWorker, handleOf, type WorkerSpec } from './worker-spec.ts';
 import { projectStatus, type Problem, type Stage, type WorkerState, type WorkerStatus } from './worker-status.ts';
 
@@ -38,6 +38,10 @@ export class WorkerLifecycle {
   readonly #ops: OperationQueue;
   /** Waiting for the process just spawned to be ready or gone. */
   readonly #spawnSettled = new Waiters();
+  /** The process runs another build or other settings than this supervisor (it was adopted). */
+  #older = false;
+  /** The process was taken back from an earlier supervisor, not spawned: its `ready` is no spawn. */
+  #adopting = false;
 
   constructor(spec: WorkerSpec, options: LifecycleOptions) {
     this.#spec = spec;
@@ -46,7 +50,7 @@ export class WorkerLifecycle {
     this.#ports = new PortMoves(options.movePort, options.log);
     this.#ops = new OperationQueue(options.log, { handle: handleOf(spec) });
     const { startGate, settings } = options;
-    this.#process = new CurrentProcess({ spawn: options.spawn, ring: this.logs, destination: options.logDestination, startGate, startTimeoutMs: settings.START_TIMEOUT_MS });
+    this.#process = new CurrentProcess({ spawn: options.spawn, ring: this.logs, startGate, startTimeoutMs: settings.START_TIMEOUT_MS });
     this.#crashes = new Crashes({ maxRestarts: settings.MAX_RESTARTS, windowMs: settings.RESTART_WINDOW_MS, ...options.backoff }, () => options.onEvent({ kind: 'retry-due' }));
     const account = () => ({ state: this.#state, lastExit: this.#crashes.last, problem: this.#problem, recentLines: () => this.logs.tail(20) });
     this.admission = new Admission({ name: spec.name, handle: handleOf(spec), label: describeWorker(spec), account });
@@ -93,6 +97,25 @@ export class WorkerLifecycle {
       this.#crashes.forgive();
       await this.#spawn();
     });
+  }
+
+  /** Takes back a process an earlier supervisor started (`take` builds it around this lifecycle's hooks):
+   *  running, with the restarts its record counts; ready as soon as it says it listens. */
+  adopt(spec: WorkerSpec, restarts: number, take: (hooks: ProcessHooks) => RunningProcess): Promise<void> {
+    this.#run(spec);
+    return this.#ops.run(async () => {
+      this.#crashes.carryOver(restarts);
+      this.#problem = null;
+      this.#adopting = true;
+      this.#setStage('taking back its process', this.#o.settings.START_TIMEOUT_MS, Date.now());
+      this.#setState('starting');
+      this.#process.adopt(spec, this.#processCallbacks(), take);
+    });
+  }
+
+  /** Its process runs an older build or other settings than this supervisor. */
+  get older(): boolean {
+    return this.#older && this.#process.running;
   }
 
   /** Graceful restart: the work under way may end first (bounded); then new requests are held, in-flight ones
@@ -162,7 +185,7 @@ export class WorkerLifecycle {
     const { held, inFlight } = this.admission;
     return projectStatus({
       spec: this.#spec, state: this.#state, drainingFor: this.#drainingFor, proc, port, startedAt, restarts: this.#crashes.count, lastExit: this.#crashes.last,
-      problem: this.#problem, held, inFlight, work: this.#work.names, pending: this.#work.pending, restore: this.#restore, portMoved: this.#ports.moved, stage: this.#stage,
+      problem: this.#problem, older: this.older, held, inFlight, work: this.#work.names, pending: this.#work.pending, restore: this.#restore, portMoved: this.#ports.moved, stage: this.#stage,
     });
   }
 
@@ -206,13 +229,21 @@ export class WorkerLifecycle {
 
   async #spawn(): Promise<void> {
     this.#crashes.cancelRetry();
+    this.#older = false;
+    this.#adopting = false;
     this.#problem = null;
     this.#work.clear();
     this.#restore = null;
     const { START_TIMEOUT_MS } = this.#o.settings;
     this.#setStage('waiting for a free start slot', START_TIMEOUT_MS, Date.now());
     this.#setState('starting');
-    await this.#process.spawn(this.#spec, {
+    await this.#process.spawn(this.#spec, this.#processCallbacks());
+    this.#setStage('starting its process', START_TIMEOUT_MS);
+  }
+
+  #processCallbacks(): ProcessCallbacks {
+    const { START_TIMEOUT_MS } = this.#o.settings;
+    return {
       onEvent: (event) => this.#onProcessEvent(event),
       onListening: (proc) => this.#onReady(proc),
       onTimedOut: (proc) => {
@@ -222,14 +253,14 @@ export class WorkerLifecycle {
         proc.kill();
       },
       onExit: (proc, exit, expected) => this.#onExit(proc, exit, expected),
-    });
-    this.#setStage('starting its process', START_TIMEOUT_MS);
+    };
   }
 
   #onProcessEvent(event: Exclude<ProcessEvent, { kind: 'ready' }>): void {
     if (event.kind === 'fatal') this.#problem = { code: event.code, message: event.message, ...(event.port ? { port: event.port } : {}) };
     else if (event.kind === 'work') this.#work.set(event.running);
     else if (event.kind === 'restore') this.#restore = { state: event.state, failed: event.failed };
+    else if (event.kind === 'linked') this.#older = this.#o.version !== undefined && (event.build !== this.#o.version.build || event.settings !== this.#o.version.settings);
     else this.#o.onEvent(event);
     this.#changed();
   }
@@ -238,7 +269,8 @@ export class WorkerLifecycle {
     if (this.#state !== 'starting') return;
     this.#ports.reset();
     this.#setState('ready');
-    this.#o.onEvent({ kind: 'ready', spawnSeconds: (performance.now() - proc.startedAt) / 1000 });
+    if (!this.#adopting) this.#o.onEvent({ kind: 'ready', spawnSeconds: (performance.now() - proc.startedAt) / 1000 });
+    this.#adopting = false;
     this.#spawnSettled.release();
   }
 

@@ -1,145 +1,110 @@
-import readline from 'node:readline';
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { PROJECT_ROOT, RUNS_COMPILED, entryPoint } from '../../shared/profiles/paths.ts';
-import { START_OVER_IPC_VAR, isWorkerMessage, type SupervisorMessage, type WorkerMessage } from '../../shared/runtime/ipc.ts';
+import { START_OVER_IPC_VAR, isWorkerMessage, type SupervisorMessage } from '../../shared/runtime/ipc.ts';
 import { INHERITED_SETTINGS_VAR, SETTING_KEYS } from '../../shared/runtime/settings.ts';
-import { descendants, killAll } from './process-tree.ts';
-import { workerSocketPath } from './worker-socket.ts';
+import { LinkedProcess, processEventOf, type Exit, type ProcessHooks, type RunningProcess } from './linked-process.ts';
+import { workerSocketPath } from './runtime-dir.ts';
+import type { Linked, WorkerLinks } from './worker-links.ts';
+import { processStartTime } from './worker-records.ts';
 import type { WorkerSpec } from './worker-spec.ts';
+
+export { processEventOf, type Exit, type ProcessEvent, type ProcessHooks, type RunningProcess } from './linked-process.ts';
 
 /** The worker's entry: compiled when the supervisor runs compiled, and then with source maps, so that
  *  stack traces name the .ts files. */
 export const WORKER_ENTRY = entryPoint('worker');
 export const WORKER_NODE_ARGS = RUNS_COMPILED ? ['--enable-source-maps'] : [];
 
-export interface Exit {
-  code: number | null;
-  signal: string | null;
-}
-
-/** What a worker process says, read from its control channel (IPC today) here and nowhere else: the
- *  lifecycle hears these, never the messages themselves. */
-export type ProcessEvent =
-  /** Listening: on its TCP port, and on a Unix socket when it has one. */
-  | { kind: 'ready'; port: number; socket: string | null }
-  /** It cannot run: why, for the dashboard (a taken port names the port). */
-  | { kind: 'fatal'; code: string; message: string; port?: number }
-  /** What it is in the middle of, each with the most it may take. */
-  | { kind: 'work'; running: { name: string; limit_ms: number }[] }
-  /** The restore of the profile's work after its start. */
-  | { kind: 'restore'; state: 'restoring' | 'done'; failed: string[] }
-  /** Someone asked it to make a profile the current one. */
-  | { kind: 'switch'; handle: string; by: string };
-
-export interface ProcessHooks {
-  onEvent(event: ProcessEvent): void;
-  /** One line of the worker's stdout or stderr. */
-  onLine(line: string, stream: 'stdout' | 'stderr'): void;
-}
-
-/** A message of the worker's control channel as the event it is; `browser` is the process module's own. */
-export function processEventOf(message: WorkerMessage): ProcessEvent | null {
-  switch (message.type) {
-    case 'ready':
-      return { kind: 'ready', port: message.port, socket: message.socket ?? null };
-    case 'fatal':
-      return { kind: 'fatal', code: message.code, message: message.message, ...(message.port ? { port: message.port } : {}) };
-    case 'work':
-      return { kind: 'work', running: message.running };
-    case 'restore':
-      return { kind: 'restore', state: message.state, failed: message.failed };
-    case 'switch':
-      return { kind: 'switch', handle: message.handle, by: message.by };
-    case 'browser':
-      return null;
-  }
-}
-
-/** One running worker process, as the lifecycle sees it. */
-export interface RunningProcess {
-  readonly pid: number;
-  /** `performance.now()` at spawn. */
-  readonly startedAt: number;
-  readonly running: boolean;
-  /** Resolves when the process has exited (never rejects). */
-  readonly exited: Promise<Exit>;
-  /** Its Chrome is open. */
-  readonly browserOpen: boolean;
-  /** Graceful stop; after `graceMs`, SIGKILL of it and everything it started. Resolves once it is gone. */
-  stop(graceMs: number): Promise<Exit>;
-  /** SIGKILL of it and everything it started, now. */
-  kill(): void;
+/** A process just spawned, for whoever keeps records of them: what the next supervisor needs to find it. */
+export interface Spawned {
+  pid: number;
+  procStart: string;
+  controlSecret: string;
 }
 
 /** Starts the process for a spec (JupyterHub's Spawner.start). Tests of the lifecycle pass a fake. */
 export type Spawner = (spec: WorkerSpec, hooks: ProcessHooks) => RunningProcess;
 
-/** The real spawner: the worker's entry in a child process with an IPC channel. `env` is what every worker
- *  gets besides the supervisor's own environment (the config dir); each spec adds its profile, port and
- *  socket. `start` goes over IPC, never into an environment: the settings (tokens, a Redis password among
- *  them) and the supervisor's secret. The variables of the settings themselves stay with the supervisor. */
-export function processSpawner(options: { env: Record<string, string>; configDir: string; start: Omit<Extract<SupervisorMessage, { type: 'start' }>, 'type'> }): Spawner {
+export interface ProcessSpawnerOptions {
+  env: Record<string, string>;
+  /** The supervisor's runtime folder (`runtime-dir.ts`): where the workers' sockets go. */
+  runtime: string;
+  /** What goes over IPC, never into an environment: the settings (tokens, a Redis password among them)
+   *  and the supervisor's secret. */
+  start: { settings: string; secret: string };
+  links: WorkerLinks;
+  /** The control socket the worker dials. */
+  controlSocket: string;
+  /** Whoever keeps records of the processes (so that the next supervisor finds them). */
+  track?: { spawned(spec: WorkerSpec, spawned: Spawned): void; exited(spec: WorkerSpec, pid: number): void };
+}
+
+/** The real spawner: the worker's entry in a process of its own, which outlives this supervisor (its own
+ *  process group and session, the operator's output inherited, not piped). The `start` message goes over
+ *  IPC, once; from then on the worker talks over the control channel it dials. */
+export function processSpawner(options: ProcessSpawnerOptions): Spawner {
   const inherited = withoutSettings(process.env);
   return (spec, hooks) => {
-    const socket = workerSocketPath(options.configDir, spec.name);
-    return WorkerProcess.spawn(
-      {
-        ...inherited,
-        ...options.env,
-        [START_OVER_IPC_VAR]: '1',
-        PORT: String(spec.port),
-        ...(spec.role === 'profile' ? { BLAZE_PROFILE: spec.name } : { TAT_SETUP_WORKER: '1' }),
-        ...(socket ? { TAT_WORKER_SOCKET: socket } : {}),
-      },
-      hooks,
-      { type: 'start', ...options.start },
-    );
+    const socket = workerSocketPath(options.runtime, spec.name);
+    const controlSecret = randomBytes(32).toString('base64url');
+    const env = {
+      ...inherited,
+      ...options.env,
+      [START_OVER_IPC_VAR]: '1',
+      PORT: String(spec.port),
+      ...(spec.role === 'profile' ? { BLAZE_PROFILE: spec.name } : { TAT_SETUP_WORKER: '1' }),
+      ...(socket ? { TAT_WORKER_SOCKET: socket } : {}),
+    };
+    const start: SupervisorMessage = { type: 'start', ...options.start, control: { socket: options.controlSocket, secret: controlSecret, name: spec.name } };
+    const proc = SpawnedProcess.spawn(env, hooks, start);
+    if (proc.pid > 0) {
+      const forget = options.links.expect(proc.pid, controlSecret, (link) => proc.attach(link, options.start.secret));
+      const procStart = processStartTime(proc.pid);
+      if (procStart) options.track?.spawned(spec, { pid: proc.pid, procStart, controlSecret });
+      void proc.exited.then(() => {
+        forget();
+        options.track?.exited(spec, proc.pid);
+      });
+    }
+    return proc;
   };
 }
 
 /** The supervisor's environment without its settings' variables (SUPERVISOR_TOKEN, METRICS_TOKEN, REDIS_URL,
- *  …): a worker takes its settings from the `start` message. */
+ *  …), and without what systemd hands the supervisor alone (its listening socket). */
 function withoutSettings(env: NodeJS.ProcessEnv): Record<string, string> {
-  const dropped = new Set<string>([...SETTING_KEYS, INHERITED_SETTINGS_VAR, 'BLAZE_PROFILE']);
+  const dropped = new Set<string>([...SETTING_KEYS, INHERITED_SETTINGS_VAR, 'BLAZE_PROFILE', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']);
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && !dropped.has(entry[0])));
 }
 
-/** One worker process: start it, talk to it, stop it. Knows nothing of states or policies. It also owns
- *  the worker's Chrome, which puppeteer runs in a process group of its own: killed with the worker whenever
- *  the worker could not close it (a crash, a SIGKILL). */
-export class WorkerProcess implements RunningProcess {
-  readonly pid: number;
+/** A worker process this supervisor started: its exit is known exactly. Until the worker's control channel
+ *  is up, what it says (a `fatal` at its very start, its log lines) comes over IPC. */
+export class SpawnedProcess extends LinkedProcess {
   readonly startedAt = performance.now();
   readonly exited: Promise<Exit>;
   #child: ChildProcess;
   #exit: Exit | null = null;
-  #browserPid: number | null = null;
 
-  private constructor(subprocess: ChildProcess, hooks: ProcessHooks) {
-    this.#child = subprocess;
-    this.pid = subprocess.pid ?? -1;
+  private constructor(child: ChildProcess, hooks: ProcessHooks) {
+    super(child.pid ?? -1, hooks);
+    this.#child = child;
     this.exited = new Promise<Exit>((resolve) => {
-      subprocess.once('exit', (code: number | null, signal: string | null) => {
+      child.once('exit', (code: number | null, signal: string | null) => {
         this.#exit = { code, signal };
-        this.#killBrowser();
+        this.killBrowser();
         resolve(this.#exit);
       });
     });
-    subprocess.on('message', (message: unknown) => {
-      if (!isWorkerMessage(message)) return;
-      if (message.type === 'browser') this.#browserPid = message.pid;
-      const event = processEventOf(message);
-      if (event) hooks.onEvent(event);
+    child.on('message', (message: unknown) => {
+      if (isWorkerMessage(message)) hooks.onEvent(processEventOf(message));
+      else if ((message as { type?: unknown })?.type === 'log' && typeof (message as { line?: unknown }).line === 'string') hooks.onLine((message as { line: string }).line);
     });
-    subprocess.on('error', () => {}); // spawn errors surface as an exit
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const source = subprocess[stream];
-      if (source) readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', (line) => hooks.onLine(line, stream));
-    }
+    child.on('error', () => {}); // spawn errors surface as an exit
   }
 
-  static spawn(env: Record<string, string>, hooks: ProcessHooks, start?: SupervisorMessage): WorkerProcess {
+  static spawn(env: Record<string, string>, hooks: ProcessHooks, start: SupervisorMessage): SpawnedProcess {
     const subprocess = execa(process.execPath, [...WORKER_NODE_ARGS, WORKER_ENTRY], {
       cwd: PROJECT_ROOT,
       env,
@@ -147,60 +112,45 @@ export class WorkerProcess implements RunningProcess {
       ipc: true,
       serialization: 'json',
       stdin: 'ignore',
+      // The operator's log (a terminal, journald, pm2's pipe): the worker writes its lines there itself.
+      stdout: 'inherit',
+      stderr: 'inherit',
       buffer: false,
       reject: false,
-      // Own process group: a Ctrl-C in the supervisor's terminal reaches the supervisor only, which then
-      // stops its workers in order.
+      // Own process group and session: a Ctrl-C in the supervisor's terminal reaches the supervisor only, and
+      // a service manager that stops the supervisor alone leaves the workers to the next one.
       detached: true,
       cleanup: false,
       forceKillAfterDelay: false,
     });
     void subprocess.catch(() => {}); // the exit is handled from the `exit` event
-    const worker = new WorkerProcess(subprocess.nodeChildProcess ?? (subprocess as unknown as ChildProcess), hooks);
-    if (start) worker.send(start);
-    return worker;
+    const child = subprocess.nodeChildProcess ?? (subprocess as unknown as ChildProcess);
+    const proc = new SpawnedProcess(child, hooks);
+    if (child.connected) child.send(start, () => {});
+    return proc;
   }
 
   get running(): boolean {
     return this.#exit === null;
   }
 
-  get browserOpen(): boolean {
-    return this.#browserPid !== null;
+  stop(graceMs: number): Promise<Exit> {
+    if (this.#exit) return Promise.resolve(this.#exit);
+    return this.stopWithin(graceMs, () => {
+      if (this.#child.connected) this.#child.send({ type: 'shutdown' }, () => {});
+      try {
+        process.kill(this.pid, 'SIGTERM');
+      } catch {
+        // already exiting
+      }
+    });
   }
 
-  send(message: SupervisorMessage): void {
-    if (this.#child.connected) this.#child.send(message, () => {});
-  }
-
-  async stop(graceMs: number): Promise<Exit> {
-    if (this.#exit) return this.#exit;
-    this.send({ type: 'shutdown' });
-    try {
-      process.kill(this.pid, 'SIGTERM');
-    } catch {
-      // already exiting
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      this.exited.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!inTime) this.kill();
-    return this.exited;
-  }
-
-  kill(): void {
-    const tree = this.running ? descendants(this.pid) : [];
-    killAll([this.pid, ...tree, ...(this.#browserPid === null ? [] : [this.#browserPid])]);
-  }
-
-  /** A worker that exited cleanly closed its Chrome; one that crashed or was killed could not. */
-  #killBrowser(): void {
-    if (this.#browserPid !== null) killAll([this.#browserPid]);
-    this.#browserPid = null;
+  /** The worker no longer needs IPC once its control channel is up; an unreferenced channel lets this
+   *  supervisor exit without waiting for it. */
+  override attach(link: Linked, secret: string): void {
+    super.attach(link, secret, false);
+    this.#child.unref();
+    (this.#child as unknown as { channel?: { unref?(): void } }).channel?.unref?.();
   }
 }

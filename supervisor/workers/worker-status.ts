@@ -43,6 +43,9 @@ export interface WorkerStatus {
   restarts: number;
   last_exit: LastExit | null;
   problem: Problem | null;
+  /** Its process runs an older build or other settings than the supervisor (it was adopted): moved to the
+   *  new version by `POST /supervisor/api/workers/upgrade`, one by one, when it has no work running. */
+  version: 'current' | 'older' | null;
   rss_bytes: number | null;
   held_requests: number;
   in_flight: number;
@@ -69,6 +72,7 @@ export interface StatusFacts {
   restarts: number;
   lastExit: LastExit | null;
   problem: Problem | null;
+  older: boolean;
   held: number;
   inFlight: number;
   work: string[];
@@ -96,6 +100,7 @@ export function projectStatus(f: StatusFacts): WorkerStatus {
     restarts: f.restarts,
     last_exit: f.lastExit,
     problem: f.problem,
+    version: pid === null ? null : f.older ? 'older' : 'current',
     rss_bytes: pid ? rssBytes(pid) : null,
     held_requests: f.held,
     in_flight: f.inFlight,

@@ -98,7 +98,7 @@ test('damaged files on the profile page; the dashboard registers any time and sa
       await page.waitForSelector('#workers tr[data-handle="a"][data-state="ready"]');
       pages.push({ page, viewport });
     }
-    // stopped as when it is restarted or has crashed: the workers go with it
+    // stopped as when it is restarted: the workers wait for the next one
     process.kill(sup.proc.pid!, 'SIGTERM');
     for (const { page, viewport } of pages) {
       await waitForText(page, '#list-error', 'The supervisor cannot be reached', 15_000);

@@ -27,7 +27,7 @@ export async function supervisorApp(configDir: string, env: Record<string, strin
   const { settings } = await loadSettings(configDir, { PORT: '7000', ...env });
   const store = new ProfileStore(configDir, silent);
   const ports = await PortRegistry.load(store.paths.ports, settings.WORKER_BASE_PORT, [settings.PORT], silent);
-  const supervisor = new Supervisor({ settings, store, ports, spawn: new FakeSpawner().spawn, log: silent, logDestination: { write() {} }, pinned: null, maySwitch: () => false });
+  const supervisor = new Supervisor({ settings, store, ports, spawn: new FakeSpawner().spawn, log: silent, pinned: null, maySwitch: () => false });
   const gate = new Gate({ identities: new Identities({ settings, users: new UserStore(store.paths.users), signIns: null }), log: silent });
   return createSupervisorApp(supervisor, { log: silent, settings, startedAt: 0, metrics: new Registry(), gate, signIns: null, limits: new SignInLimits({ windowMs: 1000 }) });
 }

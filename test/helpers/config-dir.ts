@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { removeWorkerSocketDir } from '../../supervisor/workers/worker-socket.ts';
+import { configRuntimeDir } from '../../supervisor/workers/runtime-dir.ts';
 
 export const TEST_CLIENT_SECRET = 'test-client-secret-Zq7';
 
@@ -76,7 +76,7 @@ export async function makeConfigDir(options: { profiles?: string[]; settings?: R
     },
     async remove() {
       // A supervisor killed by a test leaves its workers' socket folder behind; a clean stop removes it.
-      removeWorkerSocketDir(dir);
+      await fs.rm(configRuntimeDir(dir), { recursive: true, force: true });
       await fs.rm(dir, { recursive: true, force: true });
     },
   };

@@ -43,7 +43,7 @@ export class FakeProcess implements RunningProcess {
   }
 
   line(text: string): void {
-    this.#hooks.onLine(text, 'stdout');
+    this.#hooks.onLine(text);
   }
 
   crash(code = 1): void {

@@ -232,7 +232,7 @@ export async function inProcessSupervisor(configDir: string, env: Record<string,
   const store = new ProfileStore(configDir, silent);
   const ports = await PortRegistry.load(store.paths.ports, settings.WORKER_BASE_PORT, [settings.PORT], silent);
   const spawner = new FakeSpawner();
-  const supervisor = new Supervisor({ settings, store, ports, spawn: spawner.spawn, log: silent, logDestination: { write() {} }, pinned: null, maySwitch: () => false });
+  const supervisor = new Supervisor({ settings, store, ports, spawn: spawner.spawn, log: silent, pinned: null, maySwitch: () => false });
   const people = users ?? new UserStore(store.paths.users);
   const signIns = settings.AUTH === 'local' ? await FileSignIns.open(store.paths.signIns, settings.AUTH_SESSION_TTL_MS, silent) : null;
   const gate = new Gate({ identities: new Identities({ settings, users: people, signIns }), log: silent });

@@ -10,3 +10,6 @@ export function requireIntegration(t: TestContext, what: string, available: bool
   t.skip(`${what} not available: ${reason}`);
   return false;
 }
+
+/** What a bound on a wait adds to the settings it comes from: scheduling on two shared cores. */
+export const SLACK_MS = 2000;

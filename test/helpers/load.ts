@@ -67,3 +67,26 @@ export function describeSamples(samples: Sample[], limit = 10): string {
 export function pick<T>(items: readonly T[]): T {
   return items[Math.floor(Math.random() * items.length)]!;
 }
+
+/** A steady `perSecond` requests a second, each on a new connection (as many different clients would send
+ *  them), while `running()` and at most `maxRequests`; resolves with every request's outcome once the last
+ *  one is answered or failed. */
+export async function pacedRequests(port: number, options: { perSecond: number; running: () => boolean; next: (n: number) => RequestSpec; maxRequests: number; timeoutMs?: number }): Promise<Sample[]> {
+  const samples: Promise<Sample>[] = [];
+  const gap = 1000 / options.perSecond;
+  const began = performance.now();
+  while (options.running() && samples.length < options.maxRequests) {
+    const spec = options.next(samples.length);
+    const start = performance.now();
+    samples.push(
+      request(port, spec.method, spec.path, { body: spec.body, timeoutMs: options.timeoutMs ?? 30_000 }).then(
+        (reply) => ({ spec, start, end: performance.now(), status: reply.status, error: null, body: reply.body }),
+        (error: Error) => ({ spec, start, end: performance.now(), status: null, error: error.message, body: null }),
+      ),
+    );
+    // On schedule, whatever each request takes: the rate is the clients', not the server's.
+    const due = began + samples.length * gap - performance.now();
+    if (due > 0) await sleep(due);
+  }
+  return Promise.all(samples);
+}

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { buildState } from '../../scripts/build-state.mjs';
+import { WorkerRecords, isSameProcess } from '../../supervisor/workers/worker-records.ts';
+import { runtimeDirsOf, workerRecordsDir } from '../../supervisor/workers/runtime-dir.ts';
 
 export interface LogLine {
   level?: number;
@@ -291,4 +293,17 @@ export async function settledWithin<T>(promise: Promise<T>, ms: number): Promise
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Kills every worker (and Chrome) the records of config dir `configDir`'s runtime folder name, each only while
+ *  it is the very process recorded: what a supervisor that was killed left behind. */
+export async function killRecordedWorkers(configDir: string): Promise<void> {
+  const records = (await Promise.all(runtimeDirsOf(configDir).map((dir) => new WorkerRecords(workerRecordsDir(dir)).list()))).flat();
+  const pids: number[] = [];
+  for (const record of records) {
+    if (isSameProcess(record.pid, record.proc_start)) pids.push(record.pid);
+    if (record.browser && isSameProcess(record.browser.pid, record.browser.proc_start)) pids.push(record.browser.pid);
+  }
+  for (const pid of pids) killGroup(pid);
+  await waitFor('the recorded workers to be gone', () => pids.every((pid) => !isAlive(pid) || stateOf(pid) === 'Z'), 5000).catch(() => {});
 }

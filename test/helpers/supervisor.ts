@@ -1,7 +1,7 @@
 import { makeConfigDir, type TestConfigDir } from './config-dir.ts';
 import { client, request, type Reply, type RequestOptions } from './http.ts';
 import { freePortRange } from './ports.ts';
-import { isWorkerProcess, killWorkers, rememberWorker, startEntry, waitFor, type Started } from './processes.ts';
+import { isWorkerProcess, killRecordedWorkers, killWorkers, rememberWorker, settledWithin, startEntry, waitFor, type Started } from './processes.ts';
 
 // Still importable from here, as before (suites being edited elsewhere import them from this file).
 export type { Reply } from './http.ts';
@@ -16,11 +16,15 @@ export interface WorkerInfo {
   pid: number | null;
   port: number;
   direct_url: string | null;
+  started_at: string | null;
+  uptime_ms: number | null;
   restarts: number;
+  version: 'current' | 'older' | null;
   last_exit: { code: number | null; signal: string | null; at: string; reason: string } | null;
   problem: { code: string; message: string; port?: number } | null;
   held_requests: number;
   in_flight: number;
+  work: string[];
   is_current: boolean;
   port_moved: { from: number; to: number; at: string; saved: boolean } | null;
   stage: { text: string; started_at: number; limit_ms: number } | null;
@@ -50,8 +54,8 @@ export interface RunningSupervisor {
   current(): Promise<string | null>;
   /** Waits for every handle to be `ready`; returns their entries by handle. */
   waitForReady(handles: string[], timeoutMs?: number): Promise<Map<string, WorkerInfo>>;
-  /** SIGCONT + SIGKILL of every worker ever seen and of the supervisor's process group; removes the config
-   *  dir unless it was passed in. Safe to call twice. */
+  /** SIGUSR2 (a whole-system stop), then SIGCONT + SIGKILL of every worker ever seen or recorded and of the
+   *  supervisor's process group; removes the config dir unless it was passed in. Safe to call twice. */
   cleanup(): Promise<void>;
 }
 
@@ -182,7 +186,14 @@ export async function startSupervisor(options: StartSupervisorOptions = {}): Pro
           // gone
         }
       }
+      // The whole system stops first, as `npm run stop` stops it (SIGUSR2): workers and their Chrome go
+      // gracefully; whatever is left after the bound is killed, and so is every worker its records name.
+      if (proc.child.exitCode === null && proc.child.signalCode === null) {
+        proc.child.kill('SIGUSR2');
+        await settledWithin(proc.exited(), Number(options.env?.STOP_TIMEOUT_MS ?? 10_000) + 2000);
+      }
       await proc.kill();
+      await killRecordedWorkers(config.dir);
       await killWorkers(pids);
       if (ownConfig) await config.remove();
     },

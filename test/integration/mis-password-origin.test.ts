@@ -137,7 +137,7 @@ test('MIS_URL changed since the password was saved: init-all answers 409 passwor
   assert.equal(saved.status, 200, saved.text);
   const stored = await config.readJson('blaze_configs/blaze_config_b.json');
   assert.ok(!stored.mis_url, `the profile has no mis_url of its own: ${JSON.stringify(Object.keys(stored))}`);
-  first.proc.child.kill('SIGTERM');
+  first.proc.child.kill('SIGUSR2');
   await first.proc.exited();
   await first.cleanup();
 

@@ -175,13 +175,13 @@ test('two supervisor shards behind nginx, one Redis', { timeout: 90_000 }, async
   const again = await viaNginx('GET', '/p/a1/api/session/k');
   assert.deepEqual(again.body.value, { through: 'nginx', n: 1 });
 
-  // ——— stop: nginx gracefully, supervisors with SIGTERM (exit 0), nothing left ———
+  // ——— stop: nginx gracefully, each shard with its workers (SIGUSR2, as `npm run stop`; exit 0), nothing left ———
   const nginxPids = [...nginx.pids];
   await nginx.stop();
   for (const pid of nginxPids) assert.ok(!isRunning(pid), `nginx process ${pid} is still running`);
   for (const s of supervisors) {
     const workerPids = (await s.workers()).map((w) => w.pid!);
-    s.proc.child.kill('SIGTERM');
+    s.proc.child.kill('SIGUSR2');
     assert.deepEqual(await s.proc.exited(), { code: 0, signal: null });
     for (const pid of [...workerPids, ...s.pids]) assert.ok(!isRunning(pid), `worker ${pid} survived its supervisor`);
   }

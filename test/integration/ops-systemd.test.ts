@@ -1,5 +1,5 @@
 // The systemd unit (deploy/tat-mis.service): systemd itself accepts it without a single warning,
-// and the settings that make stopping and healing work (KillMode=mixed, a TimeoutStopSec above the drain,
+// with its socket, and the settings that make restarting, stopping and healing work (KillMode=process, a TimeoutStopSec above the drain,
 // Restart=on-failure) are there, without the hardening options that break Chrome or V8.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { requireIntegration } from '../helpers/integration.ts';
 import { run, toolAvailability } from '../helpers/ops.ts';
 
+const SOCKET_UNIT = path.join(PROJECT_ROOT, 'deploy', 'tat-mis.socket');
 const UNIT = path.join(PROJECT_ROOT, 'deploy', 'tat-mis.service');
 const systemdAnalyze = toolAvailability('systemd-analyze', ['--version']);
 
@@ -94,8 +95,11 @@ test('systemd-analyze verify accepts the unit without a warning', async (t) => {
   assert.ok(!text.includes('/opt/tat-mis'));
   const file = path.join(dir, 'tat-mis.service');
   await fs.writeFile(file, text);
+  // Its socket beside it, as installed: the service requires it.
+  const socketFile = path.join(dir, 'tat-mis.socket');
+  await fs.copyFile(SOCKET_UNIT, socketFile);
 
-  const result = await run('systemd-analyze', ['verify', file], { timeoutMs: 30_000 });
+  const result = await run('systemd-analyze', ['verify', socketFile, file], { timeoutMs: 30_000 });
   const output = `${result.stdout}\n${result.stderr}`;
   // Other units of this machine may produce noise; lines about ours may not (warnings are failures too).
   const ours = output.split('\n').filter((l) => l.includes(file) || l.includes('tat-mis.service') || l.includes('tat-mis'));
@@ -107,9 +111,18 @@ test('the unit stops, restarts and hardens the way the supervisor needs', async 
   const unit = parseUnit(await fs.readFile(UNIT, 'utf8'));
   for (const section of ['Unit', 'Service', 'Install']) assert.ok(unit.has(section), `[${section}] is missing`);
 
-  // Stopping: SIGTERM to the supervisor only (it stops its workers in order), the rest of the cgroup killed
-  // only if something is left when the timeout runs out.
-  assert.equal(last(unit, 'Service', 'KillMode'), 'mixed');
+  // Restarting and stopping: SIGTERM to the supervisor only; its workers stay in the cgroup for the next
+  // supervisor (or stop by themselves after ORPHAN_TIMEOUT_MS), and the runtime folder that lets the next
+  // supervisor find them is kept across a restart.
+  assert.equal(last(unit, 'Service', 'KillMode'), 'process');
+  assert.equal(last(unit, 'Service', 'RuntimeDirectory'), 'tat-mis');
+  assert.equal(last(unit, 'Service', 'RuntimeDirectoryPreserve'), 'restart');
+  assert.equal(last(unit, 'Service', 'RuntimeDirectoryMode'), '0700');
+  // systemd holds the listening socket (no connection refused during a restart).
+  assert.ok(values(unit, 'Unit', 'Requires').join(' ').includes('tat-mis.socket'), 'Requires=tat-mis.socket');
+  const socket = parseUnit(await fs.readFile(SOCKET_UNIT, 'utf8'));
+  assert.match(last(socket, 'Socket', 'ListenStream') ?? '', /^127\.0\.0\.1:\d+$/, 'the socket listens on loopback');
+  assert.equal(last(socket, 'Unit', 'PartOf'), 'tat-mis.service');
   const killSignal = last(unit, 'Service', 'KillSignal');
   assert.ok(killSignal === undefined || killSignal === 'SIGTERM' || killSignal === 'SIGINT', `KillSignal=${killSignal}: the supervisor drains on SIGTERM or SIGINT only`);
   const env = environment(unit);

@@ -1,7 +1,7 @@
 // The restore after a restart, across processes the profile's first worker never met: with
 // SESSION_BACKEND=redis, the profile's worker started by another supervisor shard brings the work back from
-// Redis; and a supervisor restarted under pm2 brings every profile's work back. Real Chromium, the fake MIS
-// and the fake Google; a real redis-server and a real pm2.
+// Redis; and a supervisor restarted under pm2 restarts no worker: every profile's work stays where it is.
+// Real Chromium, the fake MIS and the fake Google; a real redis-server and a real pm2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import { killProcessesWithEnv } from '../helpers/process-table.ts';
 import { redisAvailability, startRedis } from '../helpers/redis.ts';
 import { startSupervisor, type RunningSupervisor } from '../helpers/supervisor.ts';
 import { api, giveWork, pidOf, restoreFixtures, snapshot, waitRestored } from '../helpers/restore.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 const redisCheck = redisAvailability();
 
@@ -38,8 +39,9 @@ test('SESSION_BACKEND=redis: the profile moved to another shard gets its work ba
   // in the profile's own keys, in the worker's namespace (apart from the pages' session values)
   for (const piece of ['csv', 'spreadsheet', 'browser']) assert.ok(keys.includes(`tat_restore:moved:~work.${piece}`), keys.join(', '));
 
-  // The profile moves: shard A stops, shard B (another supervisor, other ports) takes it over.
-  a.proc.child.kill('SIGTERM');
+  // The profile moves: shard A stops with its workers (SIGUSR2, as `npm run stop`), shard B (another
+  // supervisor, other ports) takes it over.
+  a.proc.child.kill('SIGUSR2');
   await a.proc.exited();
   const b = await startSupervisor({ config: fixtures.config, env: { ...env, PROFILES: 'moved,stays' }, waitReady: ['moved', 'stays'] });
   shards.push(b);
@@ -48,7 +50,7 @@ test('SESSION_BACKEND=redis: the profile moved to another shard gets its work ba
   assert.deepEqual(await snapshot(onB, 'moved'), before);
 });
 
-test('the supervisor restarted under pm2: every profile\'s work comes back', { timeout: 240_000 }, async (t) => {
+test('the supervisor restarted under pm2: every profile\'s worker keeps running with its work', { timeout: 240_000 }, async (t) => {
   if (!requireIntegration(t, 'pm2', fs.existsSync(PM2_CLI), `${PM2_CLI} is missing (npm ci installs the pm2 devDependency)`)) return;
   const fixtures = await restoreFixtures(['p1', 'p2']);
   if (!requireIntegration(t, 'Chromium', fixtures.chrome.available, fixtures.chrome.reason)) return void (await fixtures.close());
@@ -72,9 +74,13 @@ test('the supervisor restarted under pm2: every profile\'s work comes back', { t
     pids.set(h, await pidOf(client, h));
   }
 
+  const logins = fixtures.mis.logins.length;
   await pm2.cli('restart', 'tat-mis');
   for (const h of ['p1', 'p2']) {
-    await waitRestored(client, h, pids.get(h)!, 60_000);
+    // Taken back as it runs: the same process, its work where it was, nothing restored because nothing left.
+    await waitFor(`${h} taken back`, async () => ((await client.get(`/supervisor/api/workers/${h}`)).body.worker?.state === 'ready' ? true : null), 30_000);
+    assert.equal(await pidOf(client, h), pids.get(h), `${h}: the same process after pm2 restart`);
     assert.deepEqual(await snapshot(client, h), before.get(h), `${h} after pm2 restart`);
   }
+  assert.equal(fixtures.mis.logins.length, logins, 'no new MIS login');
 });

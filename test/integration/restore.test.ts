@@ -1,6 +1,7 @@
 // A restart loses nothing (README, "Everyday use"): after each way a profile's worker is recycled or
 // restarted — restart from the API, a changed credentials file, a switch, a crash and its healing, idle stop
-// and start, a restart of the whole supervisor — the new worker brings the profile's work back by itself: the
+// and start — the new worker brings the profile's work back by itself (a restart of the supervisor restarts
+// no worker: the work stays where it is): the
 // loaded MIS CSV, the spreadsheet and a working Sheets connection, and Chrome logged into the MIS within 10 s
 // of the worker being ready. A pull-csv in progress when a switch arrives completes first; a piece that
 // cannot come back is reported with the reason and the fix, and never stops the worker. Real Chromium, the
@@ -65,13 +66,16 @@ test('every kind of restart brings the work back: CSV, spreadsheet and Sheets, C
     process.kill(await pidOf(client, H), 'SIGKILL');
   });
 
-  // The whole supervisor restarted (the same config dir, a new process), this time with idle stop on.
+  // The whole supervisor restarted (the same config dir, a new process), this time with idle stop on: the
+  // worker is taken back as it runs, so its work never left.
   const oldSupervisorWorker = await pidOf(client, H);
+  const logins = fixtures.mis.logins.length;
   sup.proc.child.kill('SIGTERM');
   await sup.proc.exited();
-  sup = await startSupervisor({ config: fixtures.config, env: { ...fixtures.env, IDLE_TIMEOUT_MS: '3000' }, port: sup.port, basePort: sup.basePort, waitReady: [] });
-  await waitRestored(client, H, oldSupervisorWorker, 60_000);
+  sup = await startSupervisor({ config: fixtures.config, env: { ...fixtures.env, IDLE_TIMEOUT_MS: '3000' }, port: sup.port, basePort: sup.basePort, waitReady: [H] });
+  assert.equal(await pidOf(client, H), oldSupervisorWorker, 'a restart of the supervisor restarts no worker');
   assert.deepEqual(await snapshot(client, H), before, 'a restart of the supervisor');
+  assert.equal(fixtures.mis.logins.length, logins, 'nor signs into the MIS again');
 
   // Idle stop and start: unused, it sleeps (Chrome closed with it); the next request wakes it and the work
   // comes back.

@@ -35,7 +35,7 @@ test('direct ports are stable across a supervisor restart', async (t) => {
     assert.equal(direct.body.handle, w.handle);
   }
 
-  first.proc.child.kill('SIGTERM');
+  first.proc.child.kill('SIGUSR2'); // the whole system: the next supervisor has another port and runtime folder
   assert.deepEqual(await first.proc.exited(), { code: 0, signal: null });
   await first.cleanup();
 

@@ -4,85 +4,13 @@
 // does not hold up the supervisor's stop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { startSupervisor } from '../helpers/supervisor.ts';
+import { openStream } from '../helpers/sse.ts';
 
 const PRELOAD = fileURLToPath(new URL('../fixtures/worker-raw-secret-line.mjs', import.meta.url));
 const SECRET = 'Hunter2-raw-Secret-x9Qv';
 
-interface SseEvent {
-  event: string;
-  data: string;
-  at: number;
-}
-
-interface SseStream {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  events: SseEvent[];
-  comments: string[];
-  retry: number | null;
-  /** Resolves with the first event (already received or to come) that matches. */
-  next(predicate: (e: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
-  ended: Promise<number>;
-  close(): void;
-}
-
-function openStream(port: number, path: string, headers: Record<string, string> = {}): Promise<SseStream> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
-      const stream: SseStream = {
-        status: res.statusCode!,
-        headers: res.headers,
-        events: [],
-        comments: [],
-        retry: null,
-        next(predicate, timeoutMs = 5000) {
-          return new Promise((ok, fail) => {
-            const check = () => {
-              const hit = stream.events.find(predicate);
-              if (!hit) return false;
-              clearTimeout(timer);
-              waiters.delete(check);
-              ok(hit);
-              return true;
-            };
-            const timer = setTimeout(() => {
-              waiters.delete(check);
-              fail(new Error(`no such event within ${timeoutMs} ms; got: ${stream.events.map((e) => `${e.event} ${e.data.slice(0, 120)}`).join('\n')}`));
-            }, timeoutMs);
-            if (!check()) waiters.add(check);
-          });
-        },
-        ended: new Promise((ok) => res.once('close', () => ok(performance.now()))),
-        close: () => req.destroy(),
-      };
-      const waiters = new Set<() => boolean>();
-      let buffer = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          let event = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) stream.comments.push(line);
-            else if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data.push(line.slice(6));
-            else if (line.startsWith('retry: ')) stream.retry = Number(line.slice(7));
-          }
-          if (data.length) stream.events.push({ event, data: data.join('\n'), at: performance.now() });
-        }
-        for (const check of [...waiters]) check();
-      });
-      resolve(stream);
-    });
-    req.on('error', reject);
-  });
-}
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
@@ -183,11 +111,11 @@ test('the logs view: page, redirect, stream with tail and live lines (redacted),
     await stream.ended;
   });
 
-  await t.test('an open stream does not hold up the graceful stop: it ends at once, exit 0', async () => {
+  await t.test('an open stream does not hold up the graceful stop of everything: it ends at once, exit 0', async () => {
     const stream = await openStream(sup.port, '/supervisor/api/workers/a/logs/stream');
     await stream.next((e) => e.event === 'live');
     const asked = performance.now();
-    sup.proc.child.kill('SIGTERM');
+    sup.proc.child.kill('SIGUSR2');
     const endedAt = await stream.ended;
     const exit = await sup.proc.exited();
     const exitedAt = performance.now();

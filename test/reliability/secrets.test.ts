@@ -104,8 +104,8 @@ test('no password, client secret, access or refresh token in any response or log
   assert.equal(shown.body.mis_password_set, true);
   assert.equal(shown.body.blaze_password_set, true);
 
-  // stop the supervisor gracefully so every last line is written
-  sup.proc.child.kill('SIGTERM');
+  // stop the whole system gracefully (as `npm run stop`) so every last line is written, the workers' too
+  sup.proc.child.kill('SIGUSR2');
   await sup.proc.exited();
   for (const secret of fake.secrets()) ev.extraSecrets.add(secret);
   assert.ok(ev.extraSecrets.size >= 4, `tokens issued by the fake Google: ${ev.extraSecrets.size}`);

@@ -20,7 +20,7 @@ function lifecycle(options: { startTimeoutMs?: number; maxRestarts?: number } = 
     spawn: spawner.spawn,
     settings: { START_TIMEOUT_MS: options.startTimeoutMs ?? 2000, STOP_TIMEOUT_MS: 1000, MAX_RESTARTS: options.maxRestarts ?? 5, RESTART_WINDOW_MS: 60_000 },
     log: createLogger({ level: 'silent' }),
-    logDestination: { write() {} },
+   
     backoff: { baseDelayMs: 30, maxDelayMs: 60 },
     onEvent: (event) => {
       if (event.kind === 'retry-due') retriesDue += 1;
@@ -165,7 +165,7 @@ test('idle: unused time counts only while ready with no request, stream or autom
     spawn: spawner.spawn,
     settings: { START_TIMEOUT_MS: 2000, STOP_TIMEOUT_MS: 1000, MAX_RESTARTS: 5, RESTART_WINDOW_MS: 60_000 },
     log: createLogger({ level: 'silent' }),
-    logDestination: { write() {} },
+   
     onEvent: (event) => {
       if (event.kind === 'demand') demands += 1;
     },

@@ -99,7 +99,7 @@ async function withSupervisor(profiles: string[], fn: (h: Harness) => Promise<vo
     ports,
     spawn: spawner.spawn,
     log,
-    logDestination: { write() {} },
+   
     pinned: null,
     backoff: { baseDelayMs: 200, maxDelayMs: 400 },
     maySwitch,

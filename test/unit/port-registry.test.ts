@@ -132,7 +132,7 @@ function lifecycle(move?: (name: string, taken: number) => Promise<number | null
     spawn: spawner.spawn,
     settings: { START_TIMEOUT_MS: 2000, STOP_TIMEOUT_MS: 1000, MAX_RESTARTS: 3, RESTART_WINDOW_MS: 60_000 },
     log: silent,
-    logDestination: { write() {} },
+   
     backoff: { baseDelayMs: 30, maxDelayMs: 60 },
     onEvent: (event) => event.kind === 'state' && states.push(event.to),
     ...(movePort ? { movePort } : {}),
@@ -242,7 +242,7 @@ test('supervisor: a profile whose port is taken moves, ports.json holds the new 
   const store = new ProfileStore(config.dir, silent);
   const busy = new Set([7001, 7003]); // another program holds a's port and the one after b's
   const ports = await PortRegistry.load(store.paths.ports, settings.WORKER_BASE_PORT, [settings.PORT], silent, { isFree: async (port) => !busy.has(port) });
-  const supervisor = new Supervisor({ settings, store, ports, spawn: spawner.spawn, log: silent, logDestination: { write() {} }, pinned: null, backoff: { baseDelayMs: 200, maxDelayMs: 400 }, maySwitch: () => true });
+  const supervisor = new Supervisor({ settings, store, ports, spawn: spawner.spawn, log: silent, pinned: null, backoff: { baseDelayMs: 200, maxDelayMs: 400 }, maySwitch: () => true });
   try {
     spawner.behaviour.set('a', 'hang');
     await supervisor.reconcile();

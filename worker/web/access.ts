@@ -37,7 +37,7 @@ const NOT_THROUGH_SUPERVISOR: Refusal = {
  *  with sign-in an admin's token only. */
 export class WorkerAccess {
   readonly #settings: Settings;
-  readonly #secret: string | undefined;
+  #secret: string | undefined;
   readonly #users: UserStore | null;
   readonly #hostAllowed: (host: string | undefined) => boolean;
   readonly #handle: Handle | null;
@@ -52,6 +52,11 @@ export class WorkerAccess {
     this.#users = options.settings.AUTH === 'none' ? null : new UserStore(configPaths(options.settings.configDir).users);
     this.#hostAllowed = hostCheck(options.settings);
   }
+  /** A supervisor that took this worker back proves its requests with its own secret from now on. */
+  useSecret(secret: string): void {
+    if (this.#secret !== undefined && secret.length >= 16) this.#secret = secret;
+  }
+
 
   /** Who is asking, or the refusal of someone the worker does not answer at all. */
   who(req: IncomingMessage): Who | Refusal {

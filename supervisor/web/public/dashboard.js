@@ -112,7 +112,8 @@ function row(w) {
     el('td', { 'data-label': 'Profile' },
       el('span', { class: isCurrent(w) ? 'current' : '' }, isCurrent(w) ? '★ ' : '', handle ? el('a', { href: `/p/${handle}/` }, name) : name),
       stageNote(w), pendingNote(w), restoreNote(w), portNote(w)),
-    el('td', { 'data-label': 'State' }, el('span', { class: `badge state-${state}`, 'data-testid': 'state' }, state)),
+    el('td', { 'data-label': 'State' }, el('span', { class: `badge state-${state}`, 'data-testid': 'state' }, state),
+      w.version === 'older' ? el('span', { class: 'badge older', 'data-testid': 'older', title: 'Started by an earlier supervisor with another build or other settings' }, ' older version') : null),
     el('td', { 'data-label': 'PID' }, w.pid ?? ''),
     el('td', { 'data-label': 'Up', 'data-since': w.started_at ? Date.parse(w.started_at) : null }, duration(w.started_at ? Date.now() + clockSkew - Date.parse(w.started_at) : null)),
     el('td', { 'data-label': 'Restarts' }, String(w.restarts)),
@@ -176,6 +177,9 @@ let clockSkew = 0;
 function render() {
   if (!lastData) return;
   patch(tbody, lastData.workers.flatMap((w) => [row(w), problemRow(w)]).filter(Boolean));
+  const older = lastData.workers.filter((w) => w.version === 'older').length;
+  byId('upgrade-banner').hidden = older === 0;
+  byId('upgrade-text').textContent = `${older} worker${older === 1 ? '' : 's'} still run${older === 1 ? 's' : ''} an older version (started before this supervisor's upgrade or settings change). Moving restarts each one, one at a time, once its work has ended; its work comes back by itself.`;
 }
 
 /** A new list of workers (from the event stream, or fetched after an action). */
@@ -223,6 +227,19 @@ registerForm({
     await refresh();
     return `Registered "${result.handle}": its worker is starting, and the guide's /api/… now goes to it. Its page: ${result.url}`;
   },
+});
+
+byId('upgrade-button').addEventListener('click', async () => {
+  const button = byId('upgrade-button');
+  button.disabled = true;
+  try {
+    await act('POST', '/supervisor/api/workers/upgrade');
+    await refresh();
+  } catch (error) {
+    listError.textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
 });
 
 byId('token-form').addEventListener('submit', (/** @type {SubmitEvent} */ event) => {
