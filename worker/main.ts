@@ -4,6 +4,7 @@ import { http } from '../shared/http/cjs-imports.ts';
 import { resolveConfigDir } from '../shared/profiles/paths.ts';
 import { INHERITED_SETTINGS_VAR, loadSettingsOrExit } from '../shared/runtime/settings.ts';
 import { createLogger } from '../shared/runtime/logger.ts';
+import { FileViews } from '../shared/files/file-views.ts';
 import { ProfileStore } from '../shared/profiles/profile-store.ts';
 import { answerClientErrors, closeGracefully, listen } from '../shared/http/http-server.ts';
 import { START_OVER_IPC_VAR, isSupervisorMessage, type SupervisorMessage, type WorkerMessage } from '../shared/runtime/ipc.ts';
@@ -72,7 +73,7 @@ process.on('uncaughtException', (error) => {
   process.exit(1);
 });
 
-const store = new ProfileStore(configDir, bootLog);
+const store = new ProfileStore(configDir, bootLog, new FileViews(bootLog));
 const selection = await selectProfile();
 const log = bootLog.child({ handle: selection.handle });
 giveOutputTo?.(log);

@@ -7,6 +7,7 @@ import { parseTokenFile, toOriginalShape, type OAuthToken, type TokenFile } from
 import { applyBlazePatch, normaliseBlazeConfig, type BlazeConfig, type BlazeConfigPatch, type DefaultUrls } from './blaze-config.ts';
 import { KeyedMutex } from '../files/keyed-mutex.ts';
 import { chooseCurrent, type CurrentProfile } from './current-profile.ts';
+import { listNames, type FileViews } from '../files/file-views.ts';
 
 export interface ProfileSummary {
   handle: Handle;
@@ -23,10 +24,20 @@ export class ProfileStore {
   readonly paths: ConfigPaths;
   readonly #log: Logger;
   readonly #locks = new KeyedMutex();
+  readonly #views: FileViews | null;
 
-  constructor(configDir: string, log: Logger) {
+  /** With `views`, what is read from the files is kept in memory until they change (a worker answering its
+   *  page's polls); without, every call reads the files. */
+  constructor(configDir: string, log: Logger, views: FileViews | null = null) {
     this.paths = configPaths(configDir);
     this.#log = log;
+    this.#views = views;
+  }
+
+  /** `load()`'s value for `file`, kept until the file changes when this store keeps views. Values are shared
+   *  between callers: never changed in place. */
+  view<T>(file: string, kind: string, load: () => Promise<T>): Promise<T> {
+    return this.#views ? this.#views.view(file, kind, load) : load();
   }
 
   profilePaths(handle: Handle) {
@@ -71,12 +82,12 @@ export class ProfileStore {
   }
 
   hasCredentials(handle: Handle): Promise<boolean> {
-    return exists(this.profilePaths(handle).credentials);
+    return this.#exists(this.profilePaths(handle).credentials);
   }
 
   async isValid(handle: Handle): Promise<boolean> {
     const p = this.profilePaths(handle);
-    const [token, credentials] = await Promise.all([exists(p.token), exists(p.credentials)]);
+    const [token, credentials] = await Promise.all([this.#exists(p.token), this.#exists(p.credentials)]);
     return token && credentials;
   }
 
@@ -88,25 +99,28 @@ export class ProfileStore {
     return { credentials, token };
   }
 
-  async readToken(handle: Handle): Promise<StoredToken> {
+  readToken(handle: Handle): Promise<StoredToken> {
     const file = this.profilePaths(handle).token;
-    const read = await this.#readLogged(file);
-    if (read.status !== 'ok') return read.status === 'missing' ? { kind: 'missing' } : { kind: 'corrupt', reason: read.reason };
-    const parsed = parseTokenFile(read.value);
-    if (parsed.kind === 'invalid') this.#log.warn({ file: this.relative(file), reason: parsed.reason }, 'token file is not usable');
-    return parsed;
+    return this.view(file, 'token', async () => {
+      const read = await this.#readLogged(file);
+      if (read.status !== 'ok') return read.status === 'missing' ? { kind: 'missing' } : { kind: 'corrupt', reason: read.reason };
+      const parsed = parseTokenFile(read.value);
+      if (parsed.kind === 'invalid') this.#log.warn({ file: this.relative(file), reason: parsed.reason }, 'token file is not usable');
+      return parsed;
+    });
   }
 
   /** Writes a real token in the original's shape, replacing the placeholder. */
   writeToken(handle: Handle, token: OAuthToken): Promise<void> {
     const file = this.profilePaths(handle).token;
-    return this.#locks.run(file, () => writeJsonFileAtomic(file, toOriginalShape(token), { secret: true }));
+    return this.#locks.run(file, () => this.#changing(file, writeJsonFileAtomic(file, toOriginalShape(token), { secret: true })));
   }
 
   /** Exactly one of several concurrent registrations wins: `false` when the token file already exists. */
   async createPlaceholderToken(handle: Handle): Promise<boolean> {
+    const file = this.profilePaths(handle).token;
     try {
-      await writeJsonFileAtomic(this.profilePaths(handle).token, { placeholder: true, handle }, { secret: true, exclusive: true });
+      await this.#changing(file, writeJsonFileAtomic(file, { placeholder: true, handle }, { secret: true, exclusive: true }));
       return true;
     } catch (error) {
       if ((error as { code?: string }).code === 'EEXIST') return false;
@@ -116,8 +130,9 @@ export class ProfileStore {
 
   /** Removes the token file only; `false` when there was none. */
   async deleteToken(handle: Handle): Promise<boolean> {
+    const file = this.profilePaths(handle).token;
     try {
-      await fs.unlink(this.profilePaths(handle).token);
+      await this.#changing(file, fs.unlink(file));
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -125,9 +140,18 @@ export class ProfileStore {
     }
   }
 
-  async readBlazeConfig(handle: Handle): Promise<BlazeConfig> {
-    const read = await this.#readLogged(this.profilePaths(handle).blazeConfig);
-    return read.status === 'ok' ? normaliseBlazeConfig(read.value) : {};
+  readBlazeConfig(handle: Handle): Promise<BlazeConfig> {
+    const file = this.profilePaths(handle).blazeConfig;
+    return this.view(file, 'blaze', async () => {
+      const read = await this.#readLogged(file);
+      return read.status === 'ok' ? normaliseBlazeConfig(read.value) : {};
+    });
+  }
+
+  /** The blaze config file as read (missing, damaged with why, or its content), kept like `readBlazeConfig`. */
+  readBlazeConfigFile(handle: Handle): Promise<JsonRead> {
+    const file = this.profilePaths(handle).blazeConfig;
+    return this.view(file, 'json', () => readJsonFile(file));
   }
 
   /** Merges `patch` into the stored config and writes it flat (a legacy nested file is rewritten flat).
@@ -138,7 +162,7 @@ export class ProfileStore {
       const read = await this.#readLogged(file);
       if (read.status === 'corrupt') throw new CorruptFileError(this.relative(file), read.reason);
       const merged = applyBlazePatch(read.status === 'ok' ? normaliseBlazeConfig(read.value) : {}, patch, defaults);
-      await writeJsonFileAtomic(file, merged, { secret: true });
+      await this.#changing(file, writeJsonFileAtomic(file, merged, { secret: true }));
       return merged;
     });
   }
@@ -151,16 +175,17 @@ export class ProfileStore {
     return this.#locks.run(file, async () => {
       if ((await readJsonFile(file)).status !== 'corrupt') return null;
       const aside = `${file}.damaged-${new Date().toISOString().replace(/[-:.]/g, '')}`;
-      await fs.rename(file, aside);
-      await writeJsonFileAtomic(file, {}, { secret: true, exclusive: true });
+      await this.#changing(file, fs.rename(file, aside));
+      await this.#changing(file, writeJsonFileAtomic(file, {}, { secret: true, exclusive: true }));
       return aside;
     });
   }
 
   /** Creates an empty blaze config unless one exists (credentials kept from an earlier registration stay). */
   async ensureBlazeConfig(handle: Handle): Promise<void> {
+    const file = this.profilePaths(handle).blazeConfig;
     try {
-      await writeJsonFileAtomic(this.profilePaths(handle).blazeConfig, {}, { secret: true, exclusive: true });
+      await this.#changing(file, writeJsonFileAtomic(file, {}, { secret: true, exclusive: true }));
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw error;
     }
@@ -193,7 +218,7 @@ export class ProfileStore {
 
   writeLastProfile(handle: Handle): Promise<void> {
     const file = this.paths.lastProfile;
-    return this.#locks.run(file, () => writeJsonFileAtomic(file, { last_profile: handle }));
+    return this.#locks.run(file, () => this.#changing(file, writeJsonFileAtomic(file, { last_profile: handle })));
   }
 
   /** The guide's auto-selection for a worker run alone (`chooseCurrent`), remembering a first-valid choice in
@@ -218,6 +243,20 @@ export class ProfileStore {
     return chosen;
   }
 
+  /** A change this process makes is forgotten at once, whether or not it succeeded: the folder's own event
+   *  may come a turn of the event loop later. */
+  async #changing<T>(file: string, change: Promise<T>): Promise<T> {
+    try {
+      return await change;
+    } finally {
+      this.#views?.forget(file);
+    }
+  }
+
+  #exists(file: string): Promise<boolean> {
+    return this.view(file, 'exists', () => exists(file));
+  }
+
   async #readLogged(file: string): Promise<JsonRead> {
     const read = await readJsonFile(file);
     if (read.status === 'corrupt') {
@@ -227,13 +266,7 @@ export class ProfileStore {
   }
 
   async #handlesIn(dir: string, prefix: 'token_' | 'credentials_'): Promise<Set<Handle>> {
-    let names: string[];
-    try {
-      names = await fs.readdir(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
-      throw error;
-    }
+    const names = await (this.#views ? this.#views.listing(dir) : listNames(dir));
     const handles = new Set<Handle>();
     for (const name of names) {
       const raw = handleFromFileName(name, prefix);

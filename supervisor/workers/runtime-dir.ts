@@ -73,6 +73,11 @@ export function workerRecordsDir(runtime: string): string {
 /** After the last worker stopped and the supervisor with them: the folder goes (sockets and all). */
 export function removeRuntimeDir(runtime: string): void {
   fs.rmSync(runtime, { recursive: true, force: true });
+  try {
+    fs.rmdirSync(path.dirname(runtime)); // the config dir's folder, once no supervisor of it is left
+  } catch {
+    // another supervisor of the same config dir still runs (another PORT), or it is gone already
+  }
 }
 
 /** The secret that proves to the workers that a request came through the supervisor (README, "Letting

@@ -3,6 +3,7 @@
 import type Koa from 'koa';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../shared/runtime/logger.ts';
+import { FileViews } from '../../shared/files/file-views.ts';
 import { ProfileStore } from '../../shared/profiles/profile-store.ts';
 import { loadSettings } from '../../shared/runtime/settings.ts';
 import { UserStore } from '../../shared/access/users.ts';
@@ -36,7 +37,8 @@ export async function supervisorApp(configDir: string, env: Record<string, strin
  *  `secret`: the supervisor's, as the worker would have read it at its start. */
 export async function workerApp(configDir: string, handle: string | null, env: Record<string, string> = {}, secret?: string): Promise<Koa> {
   const { settings } = await loadSettings(configDir, { SESSION_BACKEND: 'memory', ...env });
-  const store = new ProfileStore(configDir, silent);
+  // As worker/main.ts builds it: what it reads from the files is kept until they change.
+  const store = new ProfileStore(configDir, silent, new FileViews(silent));
   const session = await SessionManager.open(handle, settings, silent);
   const deps = {
     handle,

@@ -13,6 +13,7 @@ import type Koa from 'koa';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { loadSettings, type Settings } from '../../shared/runtime/settings.ts';
+import { FileViews } from '../../shared/files/file-views.ts';
 import { ProfileStore } from '../../shared/profiles/profile-store.ts';
 import type { Handle } from '../../shared/profiles/handle.ts';
 import type { WorkerMessage } from '../../shared/runtime/ipc.ts';
@@ -184,7 +185,8 @@ export interface InProcessWorker {
  *  unless `env` says otherwise. `secret`: the supervisor's. Nothing listens, nothing is started. */
 export async function inProcessWorker(configDir: string, handle: Handle | null, env: Record<string, string> = {}, secret?: string): Promise<InProcessWorker> {
   const { settings } = await loadSettings(configDir, { SESSION_BACKEND: 'memory', CHROME_PATH: path.join(configDir, 'no-chrome-here'), ...env });
-  const store = new ProfileStore(configDir, silent);
+  // As worker/main.ts builds it: what it reads from the files is kept until they change.
+  const store = new ProfileStore(configDir, silent, new FileViews(silent));
   const session = await SessionManager.open(handle, settings, silent);
   const events = new WorkerEvents();
   const notified: WorkerMessage[] = [];

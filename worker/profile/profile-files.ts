@@ -1,4 +1,3 @@
-import { readJsonFile } from '../../shared/files/json-file.ts';
 import type { Handle } from '../../shared/profiles/handle.ts';
 import { shownPath } from '../../shared/profiles/paths.ts';
 import type { ProfileStore } from '../../shared/profiles/profile-store.ts';
@@ -23,7 +22,11 @@ export interface ProfileFiles {
 export async function profileFiles(store: ProfileStore, handle: Handle, apiBase: string): Promise<ProfileFiles> {
   const paths = store.profilePaths(handle);
   const shown = (file: string) => shownPath(store.paths.configDir, file);
-  const [client, token, blaze] = await Promise.all([readClientFile(paths.credentials), store.readToken(handle), readJsonFile(paths.blazeConfig)]);
+  const [client, token, blaze] = await Promise.all([
+    store.view(paths.credentials, 'client', () => readClientFile(paths.credentials)),
+    store.readToken(handle),
+    store.readBlazeConfigFile(handle),
+  ]);
   const credentialsFile = shown(paths.credentials);
   const blazeFile = shown(paths.blazeConfig);
   return {
