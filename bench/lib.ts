@@ -41,10 +41,11 @@ export interface RunningSupervisor {
 
 /** A supervisor on a temp config dir with `profiles` registered, quiet logs; or, with `after`, the next
  *  supervisor on an earlier one's config dir and ports. */
-export async function startSupervisor(profiles: string[], env: Record<string, string> = {}, after?: RunningSupervisor): Promise<RunningSupervisor> {
+export async function startSupervisor(profiles: string[], env: Record<string, string> = {}, after?: RunningSupervisor | { config: TestConfigDir }): Promise<RunningSupervisor> {
   const config = after?.config ?? (await makeConfigDir({ profiles }));
-  const port = after?.port ?? (await freePort());
-  const base = after?.base ?? (await freePortRange(profiles.length + 2));
+  const earlier = after && 'port' in after ? after : undefined;
+  const port = earlier?.port ?? (await freePort());
+  const base = earlier?.base ?? (await freePortRange(profiles.length + 2));
   const proc = startEntry('supervisor/main.ts', {
     TAT_CONFIG_DIR: config.dir,
     PORT: String(port),
@@ -55,7 +56,8 @@ export async function startSupervisor(profiles: string[], env: Record<string, st
   });
   await waitFor('the supervisor to listen', () => getJson(`http://127.0.0.1:${port}/healthz`).catch(() => null), 30_000);
   const url = `http://127.0.0.1:${port}`;
-  const workers = async () => (await getJson(`${url}/supervisor/api/workers`)).workers as any[];
+  const asAdmin = env.SUPERVISOR_TOKEN ? { headers: { authorization: `Bearer ${env.SUPERVISOR_TOKEN}` } } : {};
+  const workers = async () => (await getJson(`${url}/supervisor/api/workers`, asAdmin)).workers as any[];
   return {
     url,
     port,
@@ -132,15 +134,18 @@ export interface WrkResult {
   p99: number;
   /** Socket errors and non-2xx/3xx answers. */
   failed: number;
+  /** Requests completed. */
+  requests: number;
 }
 
 const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => fs.existsSync(p));
 
 /** Debian's wrk: a load generator written in C, so that the two cores go to what is measured rather than to
  *  the client. Bounded in time and connections. */
-export async function wrk(url: string, options: { connections: number; seconds: number }): Promise<WrkResult> {
+export async function wrk(url: string, options: { connections: number; seconds: number; headers?: Record<string, string> }): Promise<WrkResult> {
   if (!WRK) throw new Error('the benchmarks need wrk (Debian: apt-get install wrk)');
-  const child = spawn(WRK, ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', '--timeout', '10s', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const headers = Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+  const child = spawn(WRK, ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', '--timeout', '10s', ...headers, url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -155,7 +160,8 @@ export async function wrk(url: string, options: { connections: number; seconds: 
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const failed = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, n) => a + Number(n), 0) : 0);
-  return { rps, p50: latency('50'), p99: latency('99'), failed };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { rps, p50: latency('50'), p99: latency('99'), failed, requests };
 }
 
 /** autocannon at a fixed rate (wrk has none), bounded in time and connections: for the recycle figure, where
@@ -177,6 +183,16 @@ export async function load(url: string, options: { connections: number; seconds:
     requests: result.requests.total,
   };
 }
+
+/** CPU time a process has used so far, user + system, in µs (`/proc/<pid>/stat`, all its threads). */
+export function cpuMicros(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
+}
+
+/** USER_HZ: Linux reports process times in 1/100 s on every architecture Node runs on. */
+const CLOCK_TICKS = 100;
 
 /** Resident set size; and the proportional share (PSS), which counts shared pages (the Node binary's
  *  code, mapped by every worker) once across processes instead of once per process. */

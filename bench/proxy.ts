@@ -124,26 +124,26 @@ function makeCsv(bytes: number): Buffer {
   return Buffer.from(`${lines.join('\n')}\n`);
 }
 
-async function startBareUndici(socketPath: string | null) {
+export async function startBareUndici(socketPath: string | null) {
   if (!socketPath) throw new Error('the worker has no Unix socket to proxy to');
   const port = await freePort();
   const child = spawnQuiet(process.execPath, [path.join(PROJECT_ROOT, 'bench', 'bare-undici-proxy.ts'), socketPath, String(port)]);
   const url = `http://127.0.0.1:${port}`;
   await waitFor('the bare undici proxy', () => getJson(`${url}/p/${HANDLE}/healthz`).catch(() => null), 20_000);
-  return { url, stop: () => killGroup(child) };
+  return { url, pid: child.pid!, stop: () => killGroup(child) };
 }
 
-async function startChp(target: string) {
+export async function startChp(target: string) {
   const port = await freePort();
   const apiPort = await freePort();
   const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'configurable-http-proxy');
   const child = spawnQuiet(bin, ['--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--default-target', target.replace(/\/$/, ''), '--log-level', 'error']);
   const url = `http://127.0.0.1:${port}`;
   await waitFor('configurable-http-proxy', () => getJson(`${url}/healthz`).catch(() => null), 20_000);
-  return { url, stop: () => killGroup(child) };
+  return { url, pid: child.pid!, stop: () => killGroup(child) };
 }
 
-async function startNginx(target: string) {
+export async function startNginx(target: string) {
   const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
   if (!nginx) return null;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tat-bench-nginx-'));
@@ -167,6 +167,7 @@ http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p;
   ]);
   return {
     url,
+    pid: child.pid!,
     stop: async () => {
       killGroup(child);
       await fs.rm(dir, { recursive: true, force: true });

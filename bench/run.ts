@@ -7,10 +7,11 @@ import { machine, type Row } from './lib.ts';
 import * as proxy from './proxy.ts';
 import * as lifecycle from './lifecycle.ts';
 import * as restart from './restart.ts';
+import * as cost from './cost.ts';
 
 const tiny = process.argv.includes('--tiny');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const suites = { proxy, lifecycle, restart } as const;
+const suites = { proxy, cost, lifecycle, restart } as const;
 
 const rows: Row[] = [];
 const started = new Date();

@@ -32,6 +32,11 @@ test('every benchmark runs at tiny size and prints its table', { timeout: 240_00
     'switch',
     'recycles under 200 req/s: failed requests',
     'healing',
+    "proxy's own CPU per request",
+    "worker's CPU per request, GET /api/get-credentials",
+    'one worker start, spawn → answers: wall / CPU',
+    'CPU profile: the supervisor',
+    'adoption of all',
   ]) {
     assert.ok(out.includes(figure), `the table lacks "${figure}":\n${out}`);
   }
