@@ -69,27 +69,42 @@ export class FileViews {
     const known = this.#folders.get(dir);
     if (known) return known;
     const folder: Folder = { values: new Map(), watcher: null };
-    try {
-      folder.watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
-        if (name === null) folder.values.clear();
-        else forgetName(folder, name);
-      });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // An absent folder is normal (nothing registered yet): it is tried again on the next read.
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') this.#log.warn({ dir, code }, 'cannot watch a folder; its files are read on every request');
-      return null;
-    }
+    const base = path.basename(dir);
     // The folder itself removed or replaced, or the watch lost (inotify's queue overflowed): start over.
     const drop = () => {
       folder.watcher?.close();
       folder.values.clear();
       if (this.#folders.get(dir) === folder) this.#folders.delete(dir);
     };
+    try {
+      folder.watcher = fs.watch(dir, { persistent: false }, (event, name) => {
+        if (name === null) return drop();
+        if (event === 'rename' && name === base) return drop(); // its own removal or move
+        forgetName(folder, name);
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        this.#log.warn({ dir, code }, 'cannot watch a folder; its files are read on every request');
+        return null;
+      }
+      // An absent folder (nothing of that kind saved yet) is normal: its files are absent until its parent
+      // reports it was made; then it is watched itself.
+      const parent = path.dirname(dir);
+      try {
+        folder.watcher = fs.watch(parent, { persistent: false }, (_event, name) => {
+          if (name === null || name === base || name === path.basename(parent)) drop();
+        });
+      } catch {
+        return null;
+      }
+      // Made between the two watches: its making was not seen, so it is not cached this time.
+      if (fs.existsSync(dir)) {
+        folder.watcher.close();
+        return null;
+      }
+    }
     folder.watcher.on('error', drop);
-    folder.watcher.on('change', (event, name) => {
-      if (event === 'rename' && (name === null || name === path.basename(dir))) drop();
-    });
     this.#folders.set(dir, folder);
     return folder;
   }

@@ -43,14 +43,20 @@ export type ConfigPaths = ReturnType<typeof configPaths>;
 
 /** Every path under the config dir that belongs to one profile. `handle` must come from `parseHandle`. */
 export function profilePaths(configDir: string, handle: Handle) {
-  const dirs = configPaths(configDir);
+  return profilePathsIn(configPaths(configDir), handle);
+}
+
+/** The same, under folders already known: a handle holds no separator and the folders are normalised, so
+ *  joining is appending (the routes a page polls ask for these on every request). */
+export function profilePathsIn(dirs: ConfigPaths, handle: Handle) {
+  const sep = path.sep;
   return {
-    credentials: path.join(dirs.credentialsDir, `credentials_${handle}.json`),
-    token: path.join(dirs.tokensDir, `token_${handle}.json`),
-    blazeConfig: path.join(dirs.blazeConfigsDir, `blaze_config_${handle}.json`),
-    chromeDir: path.join(dirs.chromeRoot, `chrome_${handle}`),
-    session: path.join(dirs.sessionsDir, `session_${handle}.json`),
-    downloads: path.join(dirs.downloadsRoot, handle),
+    credentials: `${dirs.credentialsDir}${sep}credentials_${handle}.json`,
+    token: `${dirs.tokensDir}${sep}token_${handle}.json`,
+    blazeConfig: `${dirs.blazeConfigsDir}${sep}blaze_config_${handle}.json`,
+    chromeDir: `${dirs.chromeRoot}${sep}chrome_${handle}`,
+    session: `${dirs.sessionsDir}${sep}session_${handle}.json`,
+    downloads: `${dirs.downloadsRoot}${sep}${handle}`,
   };
 }
 export type ProfilePaths = ReturnType<typeof profilePaths>;
@@ -58,8 +64,13 @@ export type ProfilePaths = ReturnType<typeof profilePaths>;
 /** A path as a person is told to put a file there: `config/google_creds/credentials_x.json` under the
  *  project's own config dir (as the README says it), else the full path. */
 export function shownPath(configDir: string, target: string): string {
-  const defaultDir = path.join(PROJECT_ROOT, 'config');
-  return path.resolve(configDir) === defaultDir ? `config/${relativeToConfig(configDir, target)}` : target;
+  return isProjectConfig(configDir) ? `config/${relativeToConfig(configDir, target)}` : target;
+}
+
+let lastConfigDir: { dir: string; isProject: boolean } | null = null;
+function isProjectConfig(configDir: string): boolean {
+  if (lastConfigDir?.dir !== configDir) lastConfigDir = { dir: configDir, isProject: path.resolve(configDir) === path.join(PROJECT_ROOT, 'config') };
+  return lastConfigDir.isProject;
 }
 
 /** A path as users see it in messages: relative to the config dir (`google_creds/credentials_x.json`). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Logger } from '../runtime/logger.ts';
 import { parseHandle, type Handle } from './handle.ts';
-import { configPaths, handleFromFileName, profilePaths, relativeToConfig, type ConfigPaths } from './paths.ts';
+import { configPaths, handleFromFileName, profilePathsIn, relativeToConfig, type ConfigPaths, type ProfilePaths } from './paths.ts';
 import { ensureDir, readJsonFile, writeJsonFileAtomic, type JsonRead } from '../files/json-file.ts';
 import { parseTokenFile, toOriginalShape, type OAuthToken, type TokenFile } from './token.ts';
 import { applyBlazePatch, normaliseBlazeConfig, type BlazeConfig, type BlazeConfigPatch, type DefaultUrls } from './blaze-config.ts';
@@ -25,6 +25,8 @@ export class ProfileStore {
   readonly #log: Logger;
   readonly #locks = new KeyedMutex();
   readonly #views: FileViews | null;
+  /** A worker asks for its own profile's paths on every request. */
+  #lastPaths: { handle: Handle; paths: ProfilePaths } | null = null;
 
   /** With `views`, what is read from the files is kept in memory until they change (a worker answering its
    *  page's polls); without, every call reads the files. */
@@ -40,8 +42,9 @@ export class ProfileStore {
     return this.#views ? this.#views.view(file, kind, load) : load();
   }
 
-  profilePaths(handle: Handle) {
-    return profilePaths(this.paths.configDir, handle);
+  profilePaths(handle: Handle): ProfilePaths {
+    if (this.#lastPaths?.handle !== handle) this.#lastPaths = { handle, paths: profilePathsIn(this.paths, handle) };
+    return this.#lastPaths.paths;
   }
 
   relative(file: string): string {

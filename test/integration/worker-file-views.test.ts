@@ -44,6 +44,7 @@ test('a worker never answers from memory about a profile file changed, replaced 
   const current = '/api/profile/current';
   const listed = (json: any, handle: string) => json.profiles.find((p: any) => p.handle === handle);
 
+  assert.equal(fs.existsSync(path.dirname(blaze)), false, 'no blaze config folder yet: it is watched for through its parent');
   // Read once, so that every answer below would come from memory if the memory were wrong.
   for (const route of [current, '/api/profiles', '/api/get-credentials', '/api/profile/files']) assert.equal((await worker.get(route)).status, 200);
 
@@ -75,6 +76,12 @@ test('a worker never answers from memory about a profile file changed, replaced 
     await askTwice(worker, '/api/get-credentials', (j) => assert.equal(j.file.state, 'damaged'), `round ${round}: the blaze config damaged`);
     fs.unlinkSync(blaze);
     await askTwice(worker, '/api/get-credentials', (j) => assert.equal(j.file.state, 'missing'), `round ${round}: the blaze config deleted`);
+    // Its whole folder gone, then made again with a file in it: what an absent folder held is not kept.
+    fs.rmSync(path.dirname(blaze), { recursive: true });
+    await askTwice(worker, '/api/get-credentials', (j) => assert.equal(j.file.state, 'missing'), `round ${round}: the blaze config folder removed`);
+    replace(blaze, { mis_username: `again-${round}@example.com` });
+    await askTwice(worker, '/api/get-credentials', (j) => assert.equal(j.mis_username, `again-${round}@example.com`), `round ${round}: the blaze config folder made again`);
+    fs.unlinkSync(blaze);
 
     // Another profile appears and goes: the folder listing follows.
     replace(config.file('tokens', 'token_c.json'), { placeholder: true, handle: 'c' });
