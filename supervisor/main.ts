@@ -81,7 +81,7 @@ const records = new WorkerRecords(workerRecordsDir(runtime));
 // Proves to the workers that a request came through this supervisor (README, "Letting colleagues in").
 const internalSecret = requestSecret(runtime);
 const forWorkers = settingsForWorkers(settings);
-const spawn = processSpawner({
+const { spawn, spares } = processSpawner({
   runtime,
   env: {
     // Compiled code of the worker's modules is cached on disk: every later start skips that work.
@@ -98,6 +98,8 @@ const spawn = processSpawner({
         .catch((error) => log.error({ err: error, name: spec.name }, 'cannot record the worker; a supervisor started after this one will not find it')),
     exited: (spec, pid) => void records.remove(spec.name, pid).catch(() => {}),
   },
+  // With idle stop on, any request may wake a profile: a spare is kept so that it answers at once.
+  spares: { always: settings.IDLE_TIMEOUT_MS > 0, log },
 });
 const users = new UserStore(store.paths.users);
 const supervisor = new Supervisor({
@@ -156,6 +158,7 @@ let discovery: Discovery | null = null;
 /** The whole system stops: stops watching, then stops accepting and every worker in parallel; nothing is
  *  left for a next supervisor. */
 async function stopEverything(): Promise<void> {
+  spares?.close();
   await discovery?.close();
   await Promise.all([closeGracefully(server, settings.STOP_TIMEOUT_MS), supervisor.shutdown()]);
   await proxy.close();
@@ -169,6 +172,7 @@ async function stopEverything(): Promise<void> {
  *  systemd they wait in the socket's queue), the requests under way finish, the event streams end at once
  *  (pages reconnect by themselves), and the workers dial the next supervisor. */
 async function leaveWorkers(): Promise<void> {
+  spares?.close();
   supervisor.leave();
   await discovery?.close();
   const closing = closeGracefully(server, settings.STOP_TIMEOUT_MS);

@@ -7,7 +7,7 @@ import { createLogger } from '../shared/runtime/logger.ts';
 import { FileViews } from '../shared/files/file-views.ts';
 import { ProfileStore } from '../shared/profiles/profile-store.ts';
 import { answerClientErrors, closeGracefully, listen } from '../shared/http/http-server.ts';
-import { START_OVER_IPC_VAR, isSupervisorMessage, type SupervisorMessage, type WorkerMessage } from '../shared/runtime/ipc.ts';
+import { SPARE_VAR, START_OVER_IPC_VAR, isSupervisorMessage, type SupervisorMessage, type WorkerMessage } from '../shared/runtime/ipc.ts';
 import { createWorkerApp } from './web/app.ts';
 import { WorkerAccess } from './web/access.ts';
 import { scrubSecretsFromEnvironment } from '../shared/access/internal-secret.ts';
@@ -46,15 +46,20 @@ if (stale) {
   notify({ type: 'fatal', code: 'stale_build', message: stale });
   process.exit(78);
 }
+// What was loaded, read with it (a spare may wait long for its start: a rebuild meanwhile changes nothing).
+const build = await buildFingerprint();
 
 const configDir = resolveConfigDir();
-// Under a supervisor, the settings and its secret come in the first IPC message, never in the environment.
+// Under a supervisor, the settings and its secret come in the first IPC message, never in the environment; so
+// does what this worker is for (a spare was spawned before that was known).
 const start = supervised && process.env[START_OVER_IPC_VAR] === '1' ? await startMessage() : null;
+const assignedAt = performance.now(); // when it learnt what it is for (a spare: long after its spawn)
+const env: NodeJS.ProcessEnv = start?.worker ? { ...process.env, ...start.worker.env } : process.env;
 const { settings, warnings } = await loadSettingsOrExit(
   configDir,
   'worker',
   (message) => notify({ type: 'fatal', code: 'startup_failed', message }),
-  start ? { ...process.env, [INHERITED_SETTINGS_VAR]: start.settings } : process.env,
+  start ? { ...env, [INHERITED_SETTINGS_VAR]: start.settings } : env,
 );
 // Whatever secrets the environment held are read now and taken out of it: nothing this process starts
 // (Chrome and what Chrome starts) inherits them.
@@ -103,7 +108,7 @@ const createServer = () => {
 // The TCP port is the worker's address for people (the stable direct URL); under the supervisor a Unix
 // socket carries the proxied traffic too, which costs both processes less per request than loopback TCP.
 const server = createServer();
-const socketPath = supervised ? process.env.TAT_WORKER_SOCKET : undefined;
+const socketPath = supervised ? env.TAT_WORKER_SOCKET : undefined;
 const socketServer = socketPath ? createServer() : null;
 
 // Installed before listening: a signal that arrives right after `ready` must stop gracefully, not kill.
@@ -140,7 +145,7 @@ if (start) {
     socketPath: start.control.socket,
     name: start.control.name,
     secret: start.control.secret,
-    build: await buildFingerprint(),
+    build,
     settings: settingsFingerprint(start.settings),
     orphanTimeoutMs: settings.ORPHAN_TIMEOUT_MS,
     startedAt,
@@ -175,7 +180,7 @@ try {
 const socket = socketServer && socketPath ? await listenOnSocket(socketServer, socketPath) : null;
 trimMemoryWhenQuiet(socketServer ? [server, socketServer] : [server]);
 log.info(
-  { port, socket, source: selection.source, first_run: selection.handle === null, config_dir: configDir },
+  { port, socket, source: selection.source, first_run: selection.handle === null, config_dir: configDir, start_ms: Math.round(performance.now() - assignedAt) },
   selection.handle ? `worker for "${selection.handle}" listening on http://${HOST}:${port}` : `setup worker (first-run mode) listening on http://${HOST}:${port}`,
 );
 notify({ type: 'ready', port, socket });
@@ -186,9 +191,9 @@ void new Restore(deps).run().catch((error) => log.error({ err: error }, 'the res
  *  serves none): a BLAZE_PROFILE that is not a valid profile stops the start. Alone, the guide's
  *  auto-selection. */
 async function selectProfile(): Promise<CurrentProfile> {
-  if (!supervised) return store.selectCurrent(process.env.BLAZE_PROFILE);
-  if (process.env.TAT_SETUP_WORKER === '1') return { handle: null, source: 'none' };
-  const raw = process.env.BLAZE_PROFILE ?? '';
+  if (!supervised) return store.selectCurrent(env.BLAZE_PROFILE);
+  if (env.TAT_SETUP_WORKER === '1') return { handle: null, source: 'none' };
+  const raw = env.BLAZE_PROFILE ?? '';
   const handle = parseHandle(raw);
   if (handle && (await store.isValid(handle))) return { handle, source: 'BLAZE_PROFILE' };
   const message = handle
@@ -215,20 +220,32 @@ async function listenOnSocket(target: Server, file: string): Promise<string | nu
 }
 
 /** The supervisor's `start` message: the first on the IPC channel. A supervisor that sends none within
- *  START_WAIT_MS is not one this worker can serve. */
+ *  START_WAIT_MS is not one this worker can serve; a spare waits for it (its modules loaded) as long as its
+ *  supervisor is there, and leaves with it. */
 function startMessage(): Promise<Extract<SupervisorMessage, { type: 'start' }>> {
   const START_WAIT_MS = 10_000;
+  const spare = process.env[SPARE_VAR] === '1';
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      process.stderr.write('worker cannot start: no start message from the supervisor\n');
-      process.exit(78);
-    }, START_WAIT_MS);
+    const timer = spare
+      ? undefined
+      : setTimeout(() => {
+          process.stderr.write('worker cannot start: no start message from the supervisor\n');
+          process.exit(78);
+        }, START_WAIT_MS);
+    const gone = () => process.exit(0);
+    // `ps` tells a waiting spare from a worker (nginx's "worker process" titles): its command line says so.
+    const commandLine = [process.execPath, ...process.execArgv, ...process.argv.slice(1)].join(' ');
+    if (spare) process.title = 'tat-mis: spare worker, waiting for a profile';
     const onMessage = (message: unknown) => {
       if (!isSupervisorMessage(message) || message.type !== 'start') return;
+      if (spare) process.title = commandLine;
       clearTimeout(timer);
       process.off('message', onMessage);
+      process.off('disconnect', gone);
       resolve(message);
     };
     process.on('message', onMessage);
+    process.once('disconnect', gone);
+    if (spare) process.send!({ type: 'spare' });
   });
 }

@@ -28,7 +28,17 @@ export type SupervisorMessage =
   /** `control`: the supervisor's control socket, which the worker dials from then on (IPC closes with the
    *  supervisor that spawned it; the control channel is there for the next one), the secret that proves
    *  each side to the other there, and the worker's name. */
-  | { type: 'start'; settings: string; secret: string; control: { socket: string; secret: string; name: string } };
+  | { type: 'start'; settings: string; secret: string; control: { socket: string; secret: string; name: string }; worker?: WorkerAssignment };
+
+/** What one worker is for (its profile, or setup; its port; its socket), in its `start` message rather than
+ *  its environment: a spare worker is spawned before anyone knows which profile it will serve
+ *  (docs/architecture.md, "Spare workers"). The same variables a worker run alone reads. */
+export interface WorkerAssignment {
+  env: { PORT: string; BLAZE_PROFILE?: string; TAT_SETUP_WORKER?: '1'; TAT_WORKER_SOCKET?: string };
+}
+
+/** Set in a spare worker's environment: it waits for its `start` message as long as its supervisor is there. */
+export const SPARE_VAR = 'TAT_SPARE_WORKER';
 
 /** Set in a worker's environment when its `start` message comes over IPC (not a secret itself). */
 export const START_OVER_IPC_VAR = 'TAT_START_OVER_IPC';

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { PROJECT_ROOT, RUNS_COMPILED, entryPoint } from '../../shared/profiles/paths.ts';
-import { START_OVER_IPC_VAR, isWorkerMessage, type SupervisorMessage } from '../../shared/runtime/ipc.ts';
+import { SPARE_VAR, START_OVER_IPC_VAR, isWorkerMessage, type SupervisorMessage, type WorkerAssignment } from '../../shared/runtime/ipc.ts';
 import { INHERITED_SETTINGS_VAR, SETTING_KEYS } from '../../shared/runtime/settings.ts';
 import { LinkedProcess, processEventOf, type Exit, type ProcessHooks, type RunningProcess } from './linked-process.ts';
 import { workerSocketPath } from './runtime-dir.ts';
+import { SpareWorkers } from './spare-workers.ts';
+import type { Logger } from '../../shared/runtime/logger.ts';
 import type { Linked, WorkerLinks } from './worker-links.ts';
 import { processStartTime } from './worker-records.ts';
 import type { WorkerSpec } from './worker-spec.ts';
@@ -39,26 +41,36 @@ export interface ProcessSpawnerOptions {
   controlSocket: string;
   /** Whoever keeps records of the processes (so that the next supervisor finds them). */
   track?: { spawned(spec: WorkerSpec, spawned: Spawned): void; exited(spec: WorkerSpec, pid: number): void };
+  /** Spare workers (`spare-workers.ts`): kept at all times with `always` (idle stop on), else only around
+   *  starts; none without this. */
+  spares?: { always: boolean; log: Logger };
+}
+
+/** The spawner, and the spare it keeps (closed with the supervisor). */
+export interface ProcessSpawner {
+  spawn: Spawner;
+  spares: SpareWorkers | null;
 }
 
 /** The real spawner: the worker's entry in a process of its own, which outlives this supervisor (its own
  *  process group and session, the operator's output inherited, not piped). The `start` message goes over
  *  IPC, once; from then on the worker talks over the control channel it dials. */
-export function processSpawner(options: ProcessSpawnerOptions): Spawner {
-  const inherited = withoutSettings(process.env);
-  return (spec, hooks) => {
+export function processSpawner(options: ProcessSpawnerOptions): ProcessSpawner {
+  // Every worker's environment is the same: what one worker is for goes in its `start` message.
+  const env = { ...withoutSettings(process.env), ...options.env, [START_OVER_IPC_VAR]: '1' };
+  const spares = options.spares ? new SpareWorkers({ launch: () => launchWorker({ ...env, [SPARE_VAR]: '1' }), ...options.spares }) : null;
+  const spawn: Spawner = (spec, hooks) => {
     const socket = workerSocketPath(options.runtime, spec.name);
     const controlSecret = randomBytes(32).toString('base64url');
-    const env = {
-      ...inherited,
-      ...options.env,
-      [START_OVER_IPC_VAR]: '1',
-      PORT: String(spec.port),
-      ...(spec.role === 'profile' ? { BLAZE_PROFILE: spec.name } : { TAT_SETUP_WORKER: '1' }),
-      ...(socket ? { TAT_WORKER_SOCKET: socket } : {}),
+    const worker: WorkerAssignment = {
+      env: {
+        PORT: String(spec.port),
+        ...(spec.role === 'profile' ? { BLAZE_PROFILE: spec.name } : { TAT_SETUP_WORKER: '1' as const }),
+        ...(socket ? { TAT_WORKER_SOCKET: socket } : {}),
+      },
     };
-    const start: SupervisorMessage = { type: 'start', ...options.start, control: { socket: options.controlSocket, secret: controlSecret, name: spec.name } };
-    const proc = SpawnedProcess.spawn(env, hooks, start);
+    const start: SupervisorMessage = { type: 'start', ...options.start, control: { socket: options.controlSocket, secret: controlSecret, name: spec.name }, worker };
+    const proc = SpawnedProcess.around(spares?.take() ?? launchWorker(env), hooks, start);
     if (proc.pid > 0) {
       const forget = options.links.expect(proc.pid, controlSecret, (link) => proc.attach(link, options.start.secret));
       const procStart = processStartTime(proc.pid);
@@ -66,10 +78,12 @@ export function processSpawner(options: ProcessSpawnerOptions): Spawner {
       void proc.exited.then(() => {
         forget();
         options.track?.exited(spec, proc.pid);
+        spares?.soon(); // a crash waits out its backoff meanwhile; an idle stop may be woken again
       });
     }
     return proc;
   };
+  return { spawn, spares };
 }
 
 /** The supervisor's environment without its settings' variables (SUPERVISOR_TOKEN, METRICS_TOKEN, REDIS_URL,
@@ -104,27 +118,8 @@ export class SpawnedProcess extends LinkedProcess {
     child.on('error', () => {}); // spawn errors surface as an exit
   }
 
-  static spawn(env: Record<string, string>, hooks: ProcessHooks, start: SupervisorMessage): SpawnedProcess {
-    const subprocess = execa(process.execPath, [...WORKER_NODE_ARGS, WORKER_ENTRY], {
-      cwd: PROJECT_ROOT,
-      env,
-      extendEnv: false,
-      ipc: true,
-      serialization: 'json',
-      stdin: 'ignore',
-      // The operator's log (a terminal, journald, pm2's pipe): the worker writes its lines there itself.
-      stdout: 'inherit',
-      stderr: 'inherit',
-      buffer: false,
-      reject: false,
-      // Own process group and session: a Ctrl-C in the supervisor's terminal reaches the supervisor only, and
-      // a service manager that stops the supervisor alone leaves the workers to the next one.
-      detached: true,
-      cleanup: false,
-      forceKillAfterDelay: false,
-    });
-    void subprocess.catch(() => {}); // the exit is handled from the `exit` event
-    const child = subprocess.nodeChildProcess ?? (subprocess as unknown as ChildProcess);
+  /** Becomes the process `child` runs (just spawned, or a spare), and tells it what it is for. */
+  static around(child: ChildProcess, hooks: ProcessHooks, start: SupervisorMessage): SpawnedProcess {
     const proc = new SpawnedProcess(child, hooks);
     if (child.connected) child.send(start, () => {});
     return proc;
@@ -153,4 +148,28 @@ export class SpawnedProcess extends LinkedProcess {
     this.#child.unref();
     (this.#child as unknown as { channel?: { unref?(): void } }).channel?.unref?.();
   }
+}
+
+/** A worker's process: the worker's entry in a process of its own. */
+function launchWorker(env: Record<string, string>): ChildProcess {
+  const subprocess = execa(process.execPath, [...WORKER_NODE_ARGS, WORKER_ENTRY], {
+    cwd: PROJECT_ROOT,
+    env,
+    extendEnv: false,
+    ipc: true,
+    serialization: 'json',
+    stdin: 'ignore',
+    // The operator's log (a terminal, journald, pm2's pipe): the worker writes its lines there itself.
+    stdout: 'inherit',
+    stderr: 'inherit',
+    buffer: false,
+    reject: false,
+    // Own process group and session: a Ctrl-C in the supervisor's terminal reaches the supervisor only, and
+    // a service manager that stops the supervisor alone leaves the workers to the next one.
+    detached: true,
+    cleanup: false,
+    forceKillAfterDelay: false,
+  });
+  void subprocess.catch(() => {}); // the exit is handled from the `exit` event
+  return subprocess.nodeChildProcess ?? (subprocess as unknown as ChildProcess);
 }
