@@ -25,7 +25,7 @@ test('every route of the supervisor and of a worker declares its access', async 
     const undeclared = routes.filter((r) => !r.access).map((r) => `${r.methods.join(',')} ${r.path}`);
     assert.deepEqual(undeclared, [], `${name}: routes without a declaration`);
     // besides the routers, only the listed infrastructure runs before a route (no handler hides elsewhere)
-    const infrastructure = ['errorPages', 'jsonErrors', 'noSniffing', 'sameOriginOnly', 'whoIsAsking', 'judgeOfThisApp', 'wrongMethod'];
+    const infrastructure = ['jsonAsText', 'errorPages', 'jsonErrors', 'noSniffing', 'sameOriginOnly', 'whoIsAsking', 'judgeOfThisApp', 'wrongMethod'];
     const others = app.middleware.filter((m) => !(m as { router?: unknown }).router).map((m) => m.name);
     assert.deepEqual(others.filter((other) => !infrastructure.includes(other)), [], `${name}: middleware that is neither infrastructure nor a route`);
   }
