@@ -54,7 +54,9 @@ const configDir = resolveConfigDir();
 // does what this worker is for (a spare was spawned before that was known).
 const start = supervised && process.env[START_OVER_IPC_VAR] === '1' ? await startMessage() : null;
 const assignedAt = performance.now(); // when it learnt what it is for (a spare: long after its spawn)
-const env: NodeJS.ProcessEnv = start?.worker ? { ...process.env, ...start.worker.env } : process.env;
+// Its own environment then says what it is, as a worker spawned for its profile (and what it starts) would see.
+if (start?.worker) Object.assign(process.env, start.worker.env);
+const env = process.env;
 const { settings, warnings } = await loadSettingsOrExit(
   configDir,
   'worker',
