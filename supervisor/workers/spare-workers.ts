@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../../shared/runtime/logger.ts';
 
-/** How long an unused spare is kept when idle stop is off: the starts that come in bursts (a cold start, a
- *  healing after a crash, an upgrade one by one) find one; a quiet system pays for none. */
+/** How long an unused spare is kept when idle stop is off: the starts that follow an exit (a healing after a
+ *  crash, a recycle) find one; a quiet system pays for none. */
 export const SPARE_LINGER_MS = 60_000;
 
 export interface SpareWorkersOptions {
@@ -17,8 +17,8 @@ export interface SpareWorkersOptions {
 /** A pre-started worker process that becomes a profile's worker on demand (docs/architecture.md, "Spare
  *  workers"; Unicorn's preload, Android's zygote): the ~250 ms of CPU a Node process spends loading its
  *  modules is paid before anyone asks, and a start costs only the profile's own set-up. One is kept while
- *  idle stop is on; otherwise one is made when a start or an exit suggests more are coming (a cold start, a
- *  crash waiting out its backoff) and let go after `SPARE_LINGER_MS` unused. */
+ *  idle stop is on; otherwise one is made when a worker exits (a crash waits out its backoff while it loads)
+ *  and let go after `SPARE_LINGER_MS` unused. */
 export class SpareWorkers {
   readonly #o: SpareWorkersOptions;
   #spare: ChildProcess | null = null;
@@ -30,18 +30,20 @@ export class SpareWorkers {
     if (options.always) this.#prepare();
   }
 
-  /** A spare to become a worker now, or null (then the caller spawns one the usual way). Another is made
-   *  for the next start. */
+  /** A spare to become a worker now, or null (then the caller spawns one the usual way). While one is kept
+   *  at all times, another is made for the next start; otherwise a start makes none (a cold start of many
+   *  profiles is bound by CPU: a spare there would be one process more to load, not a faster start). */
   take(): ChildProcess | null {
     const spare = this.#spare;
     this.#spare = null;
     const usable = spare !== null && spare.exitCode === null && spare.signalCode === null && spare.connected;
     if (spare && !usable) spare.kill('SIGKILL');
-    this.soon();
+    if (this.#o.always) this.#prepare();
     return usable ? spare : null;
   }
 
-  /** A start or an exit happened: more may follow, so one is kept ready for a while. */
+  /** A worker exited (a crash waits out its backoff, an idle stop may be woken again): one is kept ready for
+   *  a while. */
   soon(): void {
     this.#prepare();
   }

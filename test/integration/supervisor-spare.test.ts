@@ -58,7 +58,7 @@ test('idle stop off: a crash makes a spare while it waits out its backoff, and t
   const sup = await startSupervisor({ profiles: ['a'], waitReady: ['a'] });
   t.after(() => sup.cleanup());
   const before = (await sup.worker('a'))!.pid!;
-  // The start of a's worker made one spare, let go after a minute unused; the crash wants one now.
+  assert.equal(spareOf(sup.proc.pid), null, 'idle stop off: no spare while nothing exits');
   const spares = new Set<number>();
   const watching = setInterval(() => {
     const pid = spareOf(sup.proc.pid);
