@@ -44,7 +44,9 @@ module.exports = {
       // pino writes JSON lines with their own timestamps; keep them as they are, in one stream.
       merge_logs: true,
       log_type: 'raw',
-      env: { NODE_ENV: 'production' },
+      // Two glibc malloc arenas instead of one per thread: ~4 MB less resident memory (the supervisor sets the
+      // same for its workers).
+      env: { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' },
     },
   ],
 };

@@ -86,6 +86,9 @@ const { spawn, spares } = processSpawner({
   env: {
     // Compiled code of the worker's modules is cached on disk: every later start skips that work.
     NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
+    // glibc gives every thread that allocates an arena of its own and keeps what they free: a worker's
+    // threads (libuv's pool, V8's helpers) held ~4 MB of its idle RSS that two arenas do not (docs/benchmarks.md).
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
     TAT_CONFIG_DIR: configDir,
   },
   start: { settings: forWorkers, secret: internalSecret },
