@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
+import type { createProxyServer } from 'http-proxy-3';
 import { errorBody } from '../../shared/http/api-error.ts';
 import { writeRawAnswer } from '../../shared/http/http-server.ts';
 import type { Logger } from '../../shared/runtime/logger.ts';
@@ -21,12 +21,15 @@ export interface UpgradeOptions {
   headers: string[];
 }
 
+type ProxyServer = ReturnType<typeof createProxyServer>;
+
 /** WebSocket upgrades to `/p/<h>/…`, through http-proxy-3: a lease from the worker's admission (held while
  *  it starts, like any request) for as long as the connection lasts; when either side goes away, both
  *  sockets are closed and the lease is returned. The worker gets the same headers as for a request
- *  (`forwarded-headers.ts`). */
+ *  (`forwarded-headers.ts`). http-proxy-3 is loaded at the first upgrade: a supervisor whose pages never
+ *  open one does not carry it. */
 export class WebSocketProxy {
-  readonly #proxy = createProxyServer({ ws: true, xfwd: false });
+  #proxy: Promise<ProxyServer> | null = null;
   readonly #log: Logger;
   readonly #holdTimeoutMs: number;
   readonly #proxyHeader: string;
@@ -35,7 +38,15 @@ export class WebSocketProxy {
     this.#log = options.log;
     this.#holdTimeoutMs = options.holdTimeoutMs;
     this.#proxyHeader = options.proxyHeader.toLowerCase();
-    this.#proxy.on('error', () => {}); // every call passes its own callback; this only guards against a crash
+  }
+
+  #proxyServer(): Promise<ProxyServer> {
+    this.#proxy ??= import('http-proxy-3').then(({ createProxyServer }) => {
+      const proxy = createProxyServer({ ws: true, xfwd: false });
+      proxy.on('error', () => {}); // every call passes its own callback; this only guards against a crash
+      return proxy as ProxyServer;
+    });
+    return this.#proxy;
   }
 
   upgrade(options: UpgradeOptions): void {
@@ -46,7 +57,7 @@ export class WebSocketProxy {
     const gone = new AbortController();
     const onClose = () => gone.abort();
     socket.once('close', onClose);
-    void worker.acquire(this.#holdTimeoutMs, gone.signal).then((result) => {
+    void Promise.all([worker.acquire(this.#holdTimeoutMs, gone.signal), this.#proxyServer()]).then(([result, proxy]) => {
       socket.off('close', onClose);
       if (!result.ok) {
         if (!gone.signal.aborted) writeRawAnswer(socket, result.status, errorBody(result.code, result.message, result.extra), { 'retry-after': String(result.retryAfterSeconds) });
@@ -58,7 +69,7 @@ export class WebSocketProxy {
       }
       result.stream();
       socket.once('close', () => result.release());
-      this.#proxy.ws(req, socket, head, { target: result.target }, (error: Error) => {
+      proxy.ws(req, socket, head, { target: result.target }, (error: unknown) => {
         this.#log.warn({ handle: worker.handle, code: (error as NodeJS.ErrnoException).code }, 'WebSocket to the worker failed');
         socket.destroy();
       });
