@@ -35,6 +35,8 @@ export class FileViews {
     if (!folder) return load();
     let entry = folder.values.get(key) as Promise<T> | undefined;
     if (!entry) {
+      // Any handle may be asked about (check-credentials): what is kept per folder is bounded.
+      if (folder.values.size >= MAX_KEPT_PER_FOLDER) folder.values.clear();
       entry = load();
       folder.values.set(key, entry);
       // A failed load is not remembered: the next caller tries again.
@@ -47,11 +49,6 @@ export class FileViews {
   forget(file: string): void {
     const folder = this.#folders.get(path.dirname(file));
     if (folder) forgetName(folder, path.basename(file));
-  }
-
-  close(): void {
-    for (const folder of this.#folders.values()) folder.watcher?.close();
-    this.#folders.clear();
   }
 
   #afterPendingChanges(): Promise<void> {
@@ -109,6 +106,9 @@ export class FileViews {
     return folder;
   }
 }
+
+/** Values kept per folder before they are all let go (a worker asks about its own few files). */
+export const MAX_KEPT_PER_FOLDER = 256;
 
 /** A folder's listing is kept under a key no file name can have. */
 const LISTING = '\0listing';
