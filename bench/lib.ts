@@ -6,6 +6,7 @@ import autocannon from 'autocannon';
 import { makeConfigDir, type TestConfigDir } from '../test/helpers/config-dir.ts';
 import { freePort, freePortRange } from '../test/helpers/ports.ts';
 import { startEntry, waitFor, type Started } from '../test/helpers/processes.ts';
+import { statFields } from '../test/helpers/process-table.ts';
 
 export { makeConfigDir, freePort, freePortRange, waitFor };
 
@@ -186,9 +187,9 @@ export async function load(url: string, options: { connections: number; seconds:
 
 /** CPU time a process has used so far, user + system, in µs (`/proc/<pid>/stat`, all its threads). */
 export function cpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
+  const fields = statFields(pid);
+  if (!fields) throw new Error(`process ${pid} is gone`);
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS; // utime, stime
 }
 
 /** USER_HZ: Linux reports process times in 1/100 s on every architecture Node runs on. */

@@ -1,28 +1,14 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
 import { entryArgs } from '../test/helpers/processes.ts';
+import { spareWorkerOf } from '../test/helpers/process-table.ts';
 import { makeConfigDir, freePort, getJson, load, mb, median, memoryOf, startSupervisor, waitFor, wrk, type Row, type Size } from './lib.ts';
 
 const handles = (n: number) => Array.from({ length: n }, (_, i) => `p${String(i + 1).padStart(2, '0')}`);
 /** A worker gives memory back once it has been quiet this long (worker/memory-trim.ts), plus a margin. */
 const QUIET_MS = 3000;
-/** The supervisor's spare worker: its child whose command line says it waits for a profile. */
-function spareOf(supervisorPid: number): number | null {
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== supervisorPid) continue;
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('spare worker')) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return null;
-}
 /** A switch of the guide's /api to `handle`: ms until /api/profile/current answers it. */
 async function timedSwitch(url: string, handle: string): Promise<number> {
   const t0 = performance.now();
@@ -147,7 +133,7 @@ async function idleStop(full: boolean): Promise<Row[]> {
     rows.push({ figure: 'switch to an idle-stopped profile → /api/profile/current answers it (median, ms)', value: sw.toFixed(0), target: '≤ 150', met: sw <= 150, note: `${switches.length} switches` });
 
     // What the spare costs: the one process that waits for a profile.
-    const spare = spareOf(sup.proc.pid);
+    const spare = spareWorkerOf(sup.proc.pid);
     if (spare) {
       const m = memoryOf(spare);
       rows.push({ figure: 'the spare worker kept while idle stop is on', value: `${mb(m.rss)} RSS`, target: '', met: null, note: `PSS ${mb(m.pss)}` });

@@ -56,12 +56,12 @@ const start = supervised && process.env[START_OVER_IPC_VAR] === '1' ? await star
 const assignedAt = performance.now(); // when it learnt what it is for (a spare: long after its spawn)
 // Its own environment then says what it is, as a worker spawned for its profile (and what it starts) would see.
 if (start?.worker) Object.assign(process.env, start.worker.env);
-const env = process.env;
+delete process.env[SPARE_VAR];
 const { settings, warnings } = await loadSettingsOrExit(
   configDir,
   'worker',
   (message) => notify({ type: 'fatal', code: 'startup_failed', message }),
-  start ? { ...env, [INHERITED_SETTINGS_VAR]: start.settings } : env,
+  start ? { ...process.env, [INHERITED_SETTINGS_VAR]: start.settings } : process.env,
 );
 // Whatever secrets the environment held are read now and taken out of it: nothing this process starts
 // (Chrome and what Chrome starts) inherits them.
@@ -110,7 +110,7 @@ const createServer = () => {
 // The TCP port is the worker's address for people (the stable direct URL); under the supervisor a Unix
 // socket carries the proxied traffic too, which costs both processes less per request than loopback TCP.
 const server = createServer();
-const socketPath = supervised ? env.TAT_WORKER_SOCKET : undefined;
+const socketPath = supervised ? process.env.TAT_WORKER_SOCKET : undefined;
 const socketServer = socketPath ? createServer() : null;
 
 // Installed before listening: a signal that arrives right after `ready` must stop gracefully, not kill.
@@ -193,9 +193,9 @@ void new Restore(deps).run().catch((error) => log.error({ err: error }, 'the res
  *  serves none): a BLAZE_PROFILE that is not a valid profile stops the start. Alone, the guide's
  *  auto-selection. */
 async function selectProfile(): Promise<CurrentProfile> {
-  if (!supervised) return store.selectCurrent(env.BLAZE_PROFILE);
-  if (env.TAT_SETUP_WORKER === '1') return { handle: null, source: 'none' };
-  const raw = env.BLAZE_PROFILE ?? '';
+  if (!supervised) return store.selectCurrent(process.env.BLAZE_PROFILE);
+  if (process.env.TAT_SETUP_WORKER === '1') return { handle: null, source: 'none' };
+  const raw = process.env.BLAZE_PROFILE ?? '';
   const handle = parseHandle(raw);
   if (handle && (await store.isValid(handle))) return { handle, source: 'BLAZE_PROFILE' };
   const message = handle
@@ -248,6 +248,5 @@ function startMessage(): Promise<Extract<SupervisorMessage, { type: 'start' }>> 
     };
     process.on('message', onMessage);
     process.once('disconnect', gone);
-    if (spare) process.send!({ type: 'spare' });
   });
 }

@@ -4,13 +4,19 @@
 import fs from 'node:fs';
 import { SUPERVISOR_COMMAND, WORKER_COMMAND, isRunning } from './processes.ts';
 
-export function parentOf(pid: number): number | null {
+/** The fields of `/proc/<pid>/stat` after the command name (`state` first), or null when it is gone. */
+export function statFields(pid: number): string[] | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+export function parentOf(pid: number): number | null {
+  const fields = statFields(pid);
+  return fields ? Number(fields[1]) : null;
 }
 
 export function cmdlineOf(pid: number): string {
@@ -62,6 +68,11 @@ export function killProcessesWithEnv(key: string, value: string): number[] {
     }
   }
   return killed;
+}
+
+/** A supervisor's spare worker: its child whose command line says it waits for a profile. */
+export function spareWorkerOf(supervisorPid: number): number | null {
+  return childrenOf(supervisorPid).find((pid) => cmdlineOf(pid).includes('spare worker, waiting for a profile')) ?? null;
 }
 
 /** Children of a process (one level). */

@@ -3,19 +3,14 @@
 // supervisor, whether it stops everything, leaves its workers to the next one, or is killed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { childrenOf, cmdlineOf } from '../helpers/process-table.ts';
+import { cmdlineOf, spareWorkerOf } from '../helpers/process-table.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
-
-/** The supervisor's spare: its child whose command line says it waits for a profile. */
-function spareOf(supervisorPid: number): number | null {
-  return childrenOf(supervisorPid).find((pid) => cmdlineOf(pid).includes('spare worker, waiting for a profile')) ?? null;
-}
 
 test('idle stop on: a spare waits, becomes the next profile asked for, and another takes its place', async (t) => {
   const sup = await startSupervisor({ profiles: ['a', 'b', 'c'], env: { IDLE_TIMEOUT_MS: '60000' }, waitReady: ['a'] });
   t.after(() => sup.cleanup());
-  const spare = await waitFor('a spare worker', () => spareOf(sup.proc.pid), 15_000);
+  const spare = await waitFor('a spare worker', () => spareWorkerOf(sup.proc.pid), 15_000);
 
   const reply = await sup.get('/p/b/api/profile/current');
   assert.equal(reply.status, 200, reply.text);
@@ -26,7 +21,7 @@ test('idle stop on: a spare waits, becomes the next profile asked for, and anoth
   assert.equal((await sup.get('/p/b/healthz')).body.profile, 'b');
 
   const next = await waitFor('another spare', () => {
-    const pid = spareOf(sup.proc.pid);
+    const pid = spareWorkerOf(sup.proc.pid);
     return pid !== null && pid !== spare ? pid : null;
   }, 15_000);
   const c = await sup.post('/supervisor/api/workers/c/start');
@@ -35,7 +30,7 @@ test('idle stop on: a spare waits, becomes the next profile asked for, and anoth
 
   // A whole-system stop takes the spare with it.
   const third = await waitFor('a third spare', () => {
-    const pid = spareOf(sup.proc.pid);
+    const pid = spareWorkerOf(sup.proc.pid);
     return pid !== null && pid !== next ? pid : null;
   }, 15_000);
   sup.proc.child.kill('SIGUSR2');
@@ -46,7 +41,7 @@ test('idle stop on: a spare waits, becomes the next profile asked for, and anoth
 test('a spare leaves with a supervisor that is killed (its IPC channel closes), and is never taken back', async (t) => {
   const sup = await startSupervisor({ profiles: ['a'], env: { IDLE_TIMEOUT_MS: '60000' }, waitReady: ['a'] });
   t.after(() => sup.cleanup());
-  const spare = await waitFor('a spare worker', () => spareOf(sup.proc.pid), 15_000);
+  const spare = await waitFor('a spare worker', () => spareWorkerOf(sup.proc.pid), 15_000);
   const worker = (await sup.worker('a'))!.pid!;
   process.kill(sup.proc.pid, 'SIGKILL');
   await sup.proc.exited();
@@ -58,10 +53,10 @@ test('idle stop off: a crash makes a spare while it waits out its backoff, and t
   const sup = await startSupervisor({ profiles: ['a'], waitReady: ['a'] });
   t.after(() => sup.cleanup());
   const before = (await sup.worker('a'))!.pid!;
-  assert.equal(spareOf(sup.proc.pid), null, 'idle stop off: no spare while nothing exits');
+  assert.equal(spareWorkerOf(sup.proc.pid), null, 'idle stop off: no spare while nothing exits');
   const spares = new Set<number>();
   const watching = setInterval(() => {
-    const pid = spareOf(sup.proc.pid);
+    const pid = spareWorkerOf(sup.proc.pid);
     if (pid) spares.add(pid);
   }, 10);
   t.after(() => clearInterval(watching));
