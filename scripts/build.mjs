@@ -1,5 +1,5 @@
 // `npm run build` (and `prepare`, so `npm install` builds): the TypeScript sources compiled to dist/ by tsc,
-// with source maps, so stack traces name the .ts files. The fingerprint is taken before compiling: a file
+// with source maps, from which logged stack traces name the .ts files. The fingerprint is taken before compiling: a file
 // edited during the build makes the output stale, not silently current.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

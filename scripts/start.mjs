@@ -1,5 +1,5 @@
 // `npm start` (the supervisor), `npm run worker`, `npm run user` and `npm run stop`: the compiled entry point, built again first when a
-// source is newer than dist/, and run with source maps so that stack traces name the .ts files.
+// source is newer than dist/. Logged stack traces name the .ts files (shared/runtime/source-mapped-stack.ts).
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildState } from './build-state.mjs';
@@ -23,5 +23,4 @@ if (!state.fresh) {
     process.exit(1);
   }
 }
-process.setSourceMapsEnabled(true);
 await import(pathToFileURL(path.join(ROOT, 'dist', ENTRIES[entry])).href);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { http } from '../shared/http/cjs-imports.ts';
+import { http } from '../shared/runtime/cjs-imports.ts';
 import type Koa from 'koa';
 import { errorBody, sendError } from '../shared/http/api-error.ts';
 import { HOST_NOT_ALLOWED_MESSAGE } from '../shared/http/host-check.ts';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { http } from '../shared/http/cjs-imports.ts';
+import { http } from '../shared/runtime/cjs-imports.ts';
 import { resolveConfigDir } from '../shared/profiles/paths.ts';
 import { INHERITED_SETTINGS_VAR, loadSettingsOrExit } from '../shared/runtime/settings.ts';
 import { createLogger } from '../shared/runtime/logger.ts';

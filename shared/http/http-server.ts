@@ -1,5 +1,5 @@
 import type { Server, ServerResponse } from 'node:http';
-import { http } from './cjs-imports.ts';
+import { http } from '../runtime/cjs-imports.ts';
 import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { errorBody, type ErrorCode } from './api-error.ts';

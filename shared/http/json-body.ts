@@ -1,4 +1,4 @@
-import getRawBody from 'raw-body';
+import { getRawBody } from '../runtime/cjs-imports.ts';
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import { ApiError } from './api-error.ts';

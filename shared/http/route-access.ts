@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import type { z } from 'zod';
-import { Router } from './cjs-imports.ts';
+import { Router } from '../runtime/cjs-imports.ts';
 import type { Action } from '../access/access-rules.ts';
 import { isSafeMethod } from './methods.ts';
 import type { Handle } from '../profiles/handle.ts';

@@ -4,7 +4,7 @@ import { PROJECT_ROOT } from '../profiles/paths.ts';
 import { PAGE_HEADERS } from './html-page.ts';
 import { pageShell, type PageHead } from './page-shell.ts';
 import { allow, strictRouter, type RouteAccess } from './route-access.ts';
-import type { Router } from './cjs-imports.ts';
+import type { Router } from '../runtime/cjs-imports.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
-import pino, { type Logger, type DestinationStream } from 'pino';
+import type { Logger, DestinationStream } from 'pino';
+import { pino } from './cjs-imports.ts';
+import { sourceMappedStack } from './source-mapped-stack.ts';
 
 export type { Logger };
 
@@ -34,12 +36,13 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-/** Errors are logged under `err` with their type, code, message and stack only: other properties can carry
- *  secrets (a Google client error holds the request it made, token and client secret included). */
+/** Errors are logged under `err` with their type, code, message and stack (naming the .ts lines) only: other
+ *  properties can carry secrets (a Google client error holds the request it made, token and client secret
+ *  included). */
 function serializeError(value: unknown): unknown {
   if (!(value instanceof Error)) return value;
   const code = (value as NodeJS.ErrnoException).code;
-  return { type: value.name, message: value.message, ...(code === undefined ? {} : { code }), stack: value.stack };
+  return { type: value.name, message: value.message, ...(code === undefined ? {} : { code }), stack: value.stack && sourceMappedStack(value.stack) };
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {

@@ -1,6 +1,8 @@
-import parseurl from 'parseurl';
+import { supervisorPackages } from '../../shared/runtime/cjs-imports.ts';
 import { NAMED_PROFILE_ROUTES, type NamedProfileRoute, type NamedProfileRouteName } from '../../shared/access/profile-routes.ts';
 import { strictRouter } from '../../shared/http/route-access.ts';
+
+const parseurl = supervisorPackages.parseurl();
 
 export interface NamedRouteMatch {
   name: NamedProfileRouteName;

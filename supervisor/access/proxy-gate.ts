@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import getRawBody from 'raw-body';
+import { getRawBody } from '../../shared/runtime/cjs-imports.ts';
 import { ApiError, errorBody, sendError } from '../../shared/http/api-error.ts';
 import { nameOf, profilesOf, type Decision } from '../../shared/access/access-rules.ts';
 import type { Handle } from '../../shared/profiles/handle.ts';

@@ -1,4 +1,4 @@
-import type { Router } from '../../shared/http/cjs-imports.ts';
+import type { Router } from '../../shared/runtime/cjs-imports.ts';
 import { z } from 'zod';
 import { ApiError } from '../../shared/http/api-error.ts';
 import { readJson } from '../../shared/http/json-body.ts';

@@ -1,5 +1,8 @@
-import { Client, Pool } from 'undici';
+import type { Client, Pool } from 'undici';
+import { supervisorPackages } from '../../shared/runtime/cjs-imports.ts';
 import type { UpstreamTarget } from './admission.ts';
+
+const undici = supervisorPackages.undici();
 
 /** The connections to the workers: one undici `Pool` per worker process (keep-alive, over its Unix
  *  socket), owned by the proxy side. A new process of a worker gets a new pool; the old one closes once its
@@ -18,7 +21,7 @@ export class Upstreams {
     const entry = this.#pools.get(name);
     if (entry?.target === target) return entry.pool;
     if (entry) void entry.pool.close().catch(() => {});
-    const pool = new Pool(originOf(target), { ...this.#options(target), connections: 256 });
+    const pool = new undici.Pool(originOf(target), { ...this.#options(target), connections: 256 });
     this.#pools.set(name, { target, pool });
     return pool;
   }
@@ -26,7 +29,7 @@ export class Upstreams {
   /** A connection of its own, closed after one request: for a replay, which must not meet another socket
    *  of a process that just died. */
   single(target: UpstreamTarget): Client {
-    return new Client(originOf(target), { ...this.#options(target), pipelining: 0 });
+    return new undici.Client(originOf(target), { ...this.#options(target), pipelining: 0 });
   }
 
   close(): Promise<void> {

@@ -1,4 +1,4 @@
-import Koa from 'koa';
+import { Koa } from '../../shared/runtime/cjs-imports.ts';
 import { useBaseMiddleware } from '../../shared/http/koa-base.ts';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../shared/runtime/logger.ts';

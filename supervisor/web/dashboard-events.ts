@@ -1,4 +1,4 @@
-import type { Router } from '../../shared/http/cjs-imports.ts';
+import type { Router } from '../../shared/runtime/cjs-imports.ts';
 import { openSse } from '../../shared/http/sse-stream.ts';
 import { profilesOf } from '../../shared/access/access-rules.ts';
 import { allow, strictRouter } from '../../shared/http/route-access.ts';

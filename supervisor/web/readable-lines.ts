@@ -1,4 +1,4 @@
-import pino from 'pino';
+import { pino } from '../../shared/runtime/cjs-imports.ts';
 
 /** A log line as a person reads it, on every page that shows one: the logs view, the dashboard's errored
  *  rows, the landing page of a worker that keeps crashing. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
-import { PROJECT_ROOT, RUNS_COMPILED, entryPoint } from '../../shared/profiles/paths.ts';
+import { PROJECT_ROOT, entryPoint } from '../../shared/profiles/paths.ts';
 import { SPARE_VAR, START_OVER_IPC_VAR, isWorkerMessage, type SupervisorMessage, type WorkerAssignment } from '../../shared/runtime/ipc.ts';
 import { INHERITED_SETTINGS_VAR, SETTING_KEYS } from '../../shared/runtime/settings.ts';
 import { LinkedProcess, processEventOf, type Exit, type ProcessHooks, type RunningProcess } from './linked-process.ts';
@@ -14,10 +14,9 @@ import type { WorkerSpec } from './worker-spec.ts';
 
 export { processEventOf, type Exit, type ProcessEvent, type ProcessHooks, type RunningProcess } from './linked-process.ts';
 
-/** The worker's entry: compiled when the supervisor runs compiled, and then with source maps, so that
- *  stack traces name the .ts files. */
+/** The worker's entry: compiled when the supervisor runs compiled. Its logged stack traces name the .ts
+ *  files (`shared/runtime/source-mapped-stack.ts`), without `--enable-source-maps` and its cost at start. */
 export const WORKER_ENTRY = entryPoint('worker');
-export const WORKER_NODE_ARGS = RUNS_COMPILED ? ['--enable-source-maps'] : [];
 
 /** A process just spawned, for whoever keeps records of them: what the next supervisor needs to find it. */
 export interface Spawned {
@@ -152,7 +151,7 @@ export class SpawnedProcess extends LinkedProcess {
 
 /** A worker's process: the worker's entry in a process of its own. */
 function launchWorker(env: Record<string, string>): ChildProcess {
-  const subprocess = execa(process.execPath, [...WORKER_NODE_ARGS, WORKER_ENTRY], {
+  const subprocess = execa(process.execPath, [WORKER_ENTRY], {
     cwd: PROJECT_ROOT,
     env,
     extendEnv: false,

@@ -160,14 +160,14 @@ export const WORKER_COMMAND = /worker\/main\.(ts|js)|scripts\/start\.mjs.worker/
 
 let builtChecked = false;
 /** The node arguments that run an entry point the way `npm start` does: the compiled JavaScript in dist/,
- *  with source maps, so that the suites test the code that runs. Refuses a build older than the sources. */
+ *  so that the suites test the code that runs. Refuses a build older than the sources. */
 export function entryArgs(entry: 'supervisor/main.ts' | 'worker/main.ts'): string[] {
   if (!builtChecked) {
     const state = buildState(PROJECT_ROOT);
     if (!state.fresh) throw new Error(`${state.reason}: run "npm run build" first (npm test does)`);
     builtChecked = true;
   }
-  return ['--enable-source-maps', path.join(PROJECT_ROOT, 'dist', entry.replace(/\.ts$/, '.js'))];
+  return [path.join(PROJECT_ROOT, 'dist', entry.replace(/\.ts$/, '.js'))];
 }
 
 /** Runs a project entry point (`worker/main.ts`, `supervisor/main.ts`), compiled, with Node 22 in its own

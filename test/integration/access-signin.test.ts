@@ -256,7 +256,7 @@ test('the command line: add reads the password from standard input, refuses a sh
 test('AUTH=none on a non-loopback HOST: the supervisor refuses to start, naming the setting', async () => {
   const config = await makeConfigDir();
   try {
-    const r = spawnSync(process.execPath, ['--enable-source-maps', path.join(PROJECT_ROOT, 'dist', 'supervisor', 'main.js')], {
+    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'supervisor', 'main.js')], {
       env: { PATH: process.env.PATH ?? '', TAT_CONFIG_DIR: config.dir, HOST: '0.0.0.0', AUTH: 'none', PORT: '0' },
       encoding: 'utf8',
       timeout: 20_000,

@@ -1,6 +1,6 @@
 // What runs is the JavaScript compiled into dist/ (README, "Running it for real"): never stale — a compiled
 // worker refuses to start when a source changed after its build, and `npm start`'s launcher builds first —
-// and with source maps, so that stack traces name the .ts files. Stale builds are made in a copy of the
+// and its logged stack traces name the .ts files. Stale builds are made in a copy of the
 // project, never in this one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,22 +67,30 @@ test('a compiled worker refuses a build its sources changed after; the npm start
   await launched.exit;
 });
 
-test('stack traces of the compiled code name the .ts sources', () => {
-  const script = `const { loadSettings } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'dist', 'shared', 'runtime', 'settings.js'))});
-    try { await loadSettings('/nonexistent', { PORT: 'not a port' }); } catch (error) { console.log(error.stack); }`;
-  const withMaps = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], { encoding: 'utf8' });
-  assert.match(withMaps.stdout, /invalid settings/);
-  assert.match(withMaps.stdout, /shared\/runtime\/settings\.ts:\d+/, withMaps.stdout);
-  const without = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  assert.match(without.stdout, /dist\/shared\/runtime\/settings\.js:\d+/, 'without source maps the same trace names the compiled file');
+test('logged stack traces of the compiled code name the .ts sources, without --enable-source-maps', () => {
+  const dist = (file: string) => JSON.stringify(path.join(PROJECT_ROOT, 'dist', 'shared', 'runtime', file));
+  const script = `const { loadSettings } = await import(${dist('settings.js')});
+    const { createLogger } = await import(${dist('logger.js')});
+    const log = createLogger();
+    try { await loadSettings('/nonexistent', { PORT: 'not a port' }); } catch (error) { console.error(error.stack); log.error({ err: error }, 'failed'); }`;
+  const run = (flags: string[]) => spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const plain = run([]);
+  assert.match(plain.stderr, /dist\/shared\/runtime\/settings\.js:\d+:\d+/, 'the error itself names the compiled file');
+  const logged = JSON.parse(plain.stdout).err.stack as string;
+  assert.match(logged, /invalid settings/);
+  const at = /at loadSettings \((\S+:\d+:\d+)\)/;
+  assert.ok(at.exec(logged)?.[1]?.startsWith(`${path.join(PROJECT_ROOT, 'shared', 'runtime', 'settings.ts')}:`), logged);
+  // The same line and column as Node's own source maps give.
+  const flagged = run(['--enable-source-maps']);
+  assert.equal(at.exec(JSON.parse(flagged.stdout).err.stack)?.[1], at.exec(logged)?.[1]);
+  assert.equal(at.exec(flagged.stderr)?.[1], at.exec(logged)?.[1]);
 });
 
-test('the supervisor and its workers run the compiled code, with source maps', async (t) => {
+test('the supervisor and its workers run the compiled code', async (t) => {
   const sup = await startSupervisor({ profiles: ['a'] });
   t.after(() => sup.cleanup());
   const a = (await sup.worker('a'))!;
   const cmdline = (await fs.readFile(`/proc/${a.pid}/cmdline`, 'utf8')).split('\0');
-  assert.ok(cmdline.includes('--enable-source-maps'), cmdline.join(' '));
   assert.ok(cmdline.includes(path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')), cmdline.join(' '));
   const own = (await fs.readFile(`/proc/${sup.proc.pid}/cmdline`, 'utf8')).split('\0');
   assert.ok(own.includes(path.join(PROJECT_ROOT, 'dist', 'supervisor', 'main.js')), own.join(' '));

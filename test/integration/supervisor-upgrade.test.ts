@@ -48,7 +48,7 @@ test('a worker of the older build is taken back, shown as older, and moved to th
   });
   const start = () => {
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TAT_CONFIG_DIR: config.dir, PORT: String(port), WORKER_BASE_PORT: String(basePort), STOP_TIMEOUT_MS: '3000', LOG_LEVEL: 'debug' };
-    const s = startProcess(process.execPath, ['--enable-source-maps', path.join(copy, 'dist', 'supervisor', 'main.js')], { env, cwd: copy });
+    const s = startProcess(process.execPath, [path.join(copy, 'dist', 'supervisor', 'main.js')], { env, cwd: copy });
     supervisors.push(s);
     return s;
   };

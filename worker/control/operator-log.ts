@@ -1,4 +1,5 @@
-import pino, { type DestinationStream } from 'pino';
+import type { DestinationStream } from 'pino';
+import { pino } from '../../shared/runtime/cjs-imports.ts';
 import { logDestination } from '../../shared/runtime/logger.ts';
 
 /** The operator's log, written by the worker itself: pm2's output file when pm2 runs the supervisor (pm2

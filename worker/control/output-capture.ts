@@ -1,4 +1,5 @@
-import pino from 'pino';
+import { pino } from '../../shared/runtime/cjs-imports.ts';
+import type { Level } from 'pino';
 import type { Logger } from '../../shared/runtime/logger.ts';
 
 /** Whatever else this process writes to its stdout and stderr — a library's console.log, a warning of
@@ -16,7 +17,7 @@ export function captureOutput(): (log: Logger) => void {
     // `pid`, `time` and the handle are the logger's own.
     const { level, time: _time, pid: _pid, profile: _profile, handle: _handle, msg, ...rest } = parsed;
     const label = pino.levels.labels[Number(level)] ?? 'info';
-    target[label as pino.Level](rest, typeof msg === 'string' ? msg : '');
+    target[label as Level](rest, typeof msg === 'string' ? msg : '');
   };
   for (const stream of ['stdout', 'stderr'] as const) {
     let partial = '';

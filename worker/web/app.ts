@@ -1,4 +1,4 @@
-import Koa from 'koa';
+import { Koa } from '../../shared/runtime/cjs-imports.ts';
 import { useBaseMiddleware } from '../../shared/http/koa-base.ts';
 import { SHARED_UI_ASSETS, assetsFor, staticAssets } from '../../shared/http/static-assets.ts';
 import { useRoutes } from '../../shared/http/route-access.ts';

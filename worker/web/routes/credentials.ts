@@ -1,4 +1,4 @@
-import type { Router } from '../../../shared/http/cjs-imports.ts';
+import type { Router } from '../../../shared/runtime/cjs-imports.ts';
 import { allow, strictRouter } from '../../../shared/http/route-access.ts';
 import { ApiError } from '../../../shared/http/api-error.ts';
 import { BlazeConfigPatchSchema, PasswordOriginError, publicBlazeConfig } from '../../../shared/profiles/blaze-config.ts';

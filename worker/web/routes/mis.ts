@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Router } from '../../../shared/http/cjs-imports.ts';
+import type { Router } from '../../../shared/runtime/cjs-imports.ts';
 import { allow, strictRouter } from '../../../shared/http/route-access.ts';
-import getRawBody from 'raw-body';
+import { getRawBody } from '../../../shared/runtime/cjs-imports.ts';
 import { z } from 'zod';
 import { ApiError } from '../../../shared/http/api-error.ts';
 import { ensureDir } from '../../../shared/files/json-file.ts';

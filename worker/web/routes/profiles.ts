@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { Router } from '../../../shared/http/cjs-imports.ts';
+import type { Router } from '../../../shared/runtime/cjs-imports.ts';
 import { ApiError } from '../../../shared/http/api-error.ts';
 import { requireHandle } from '../../../shared/http/json-body.ts';
 import type { Handle } from '../../../shared/profiles/handle.ts';
