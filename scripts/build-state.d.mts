@@ -1,4 +1,10 @@
 export declare const STATE_FILE: string;
+export interface SourcesRecord {
+  sources: string;
+  stat: string;
+}
 export declare function sourcesFingerprint(root: string): string;
+export declare function sourcesStat(root: string): string;
+export declare function sourcesRecord(root: string): SourcesRecord;
 export declare function buildState(root: string): { fresh: true } | { fresh: false; reason: string };
-export declare function writeBuildState(root: string, fingerprint: string): void;
+export declare function writeBuildState(root: string, record: SourcesRecord): void;
