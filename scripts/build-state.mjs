@@ -57,14 +57,14 @@ export function sourcesStat(root) {
 
 /** @param {string} root @returns {{ fresh: true } | { fresh: false; reason: string }} */
 export function buildState(root) {
-  let recorded;
+  let sources, stat;
   try {
-    recorded = JSON.parse(fs.readFileSync(path.join(root, STATE_FILE), 'utf8'));
+    ({ sources, stat } = JSON.parse(fs.readFileSync(path.join(root, STATE_FILE), 'utf8')));
   } catch {
     return { fresh: false, reason: 'nothing is built yet (dist/ is missing or incomplete)' };
   }
-  if (typeof recorded.stat === 'string' && recorded.stat === sourcesStat(root)) return { fresh: true };
-  if (recorded.sources !== sourcesFingerprint(root)) return { fresh: false, reason: 'the sources changed since the last build' };
+  if (stat !== undefined && stat === sourcesStat(root)) return { fresh: true };
+  if (sources !== sourcesFingerprint(root)) return { fresh: false, reason: 'the sources changed since the last build' };
   return { fresh: true };
 }
 

@@ -25,9 +25,11 @@ export const pino: typeof import('pino').default = require('pino');
 
 export const getRawBody: typeof import('raw-body') = require('raw-body');
 
-/** The supervisor's alone (a worker never loads them): each is required at its first use. */
-export const supervisorPackages = {
+/** Required only by whoever calls for them: the supervisor's own (a worker never loads them), and
+ *  pino-pretty, for a log written to a terminal. */
+export const onDemand = {
   parseurl: (): typeof import('parseurl') => require('parseurl'),
+  pinoPretty: (): typeof import('pino-pretty') => require('pino-pretty'),
   promClient: (): typeof import('prom-client') => require('prom-client'),
   undici: (): typeof import('undici') => require('undici'),
 };

@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
 import type { Logger, DestinationStream } from 'pino';
-import { pino } from './cjs-imports.ts';
+import { onDemand, pino } from './cjs-imports.ts';
 import { sourceMappedStack } from './source-mapped-stack.ts';
 
 export type { Logger };
@@ -75,7 +74,7 @@ export function logFormat(options: { isTTY: boolean; format?: string | undefined
 export function logDestination(options: { isTTY: boolean; format?: string | undefined; out?: DestinationStream; colorize?: boolean }): DestinationStream {
   const out = options.out ?? pino.destination({ sync: true });
   if (logFormat(options) === 'json') return out;
-  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const { prettyFactory } = onDemand.pinoPretty();
   const pretty = prettyFactory({
     ...(options.colorize === undefined ? {} : { colorize: options.colorize }),
     translateTime: 'SYS:HH:MM:ss.l',

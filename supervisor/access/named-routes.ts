@@ -1,8 +1,8 @@
-import { supervisorPackages } from '../../shared/runtime/cjs-imports.ts';
+import { onDemand } from '../../shared/runtime/cjs-imports.ts';
 import { NAMED_PROFILE_ROUTES, type NamedProfileRoute, type NamedProfileRouteName } from '../../shared/access/profile-routes.ts';
 import { strictRouter } from '../../shared/http/route-access.ts';
 
-const parseurl = supervisorPackages.parseurl();
+const parseurl = onDemand.parseurl();
 
 export interface NamedRouteMatch {
   name: NamedProfileRouteName;

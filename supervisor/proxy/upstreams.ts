@@ -1,8 +1,8 @@
 import type { Client, Pool } from 'undici';
-import { supervisorPackages } from '../../shared/runtime/cjs-imports.ts';
+import { onDemand } from '../../shared/runtime/cjs-imports.ts';
 import type { UpstreamTarget } from './admission.ts';
 
-const undici = supervisorPackages.undici();
+const undici = onDemand.undici();
 
 /** The connections to the workers: one undici `Pool` per worker process (keep-alive, over its Unix
  *  socket), owned by the proxy side. A new process of a worker gets a new pool; the old one closes once its

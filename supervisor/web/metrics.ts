@@ -1,9 +1,9 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import { supervisorPackages } from '../../shared/runtime/cjs-imports.ts';
+import { onDemand } from '../../shared/runtime/cjs-imports.ts';
 import type { LifecycleEvent, WorkerState } from '../workers/worker-lifecycle.ts';
 import type { ProxyObserver } from '../proxy/proxy.ts';
 
-const prom = supervisorPackages.promClient();
+const prom = onDemand.promClient();
 
 const STATES: WorkerState[] = ['starting', 'ready', 'draining', 'stopped', 'idle', 'backoff', 'errored'];
 

@@ -19,9 +19,13 @@ function tree(t: { after(fn: () => void): void }): string {
 
 const recorded = (root: string) => JSON.parse(fs.readFileSync(path.join(root, STATE_FILE), 'utf8'));
 
-test('nothing built yet: not current, saying so', (t) => {
+test('nothing built yet, or a record that is no record: not current, saying so', (t) => {
   const root = tree(t);
   assert.deepEqual(buildState(root), { fresh: false, reason: 'nothing is built yet (dist/ is missing or incomplete)' });
+  for (const broken of ['null', '{"sources":', '']) {
+    fs.writeFileSync(path.join(root, STATE_FILE), broken);
+    assert.deepEqual(buildState(root), { fresh: false, reason: 'nothing is built yet (dist/ is missing or incomplete)' }, JSON.stringify(broken));
+  }
 });
 
 test('an untouched tree is current without its files being read; a touched one is compared by its bytes', (t) => {
