@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
-import { execa } from 'execa';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { PROJECT_ROOT, entryPoint } from '../../shared/profiles/paths.ts';
 import { SPARE_VAR, START_OVER_IPC_VAR, isWorkerMessage, type SupervisorMessage, type WorkerAssignment } from '../../shared/runtime/ipc.ts';
 import { INHERITED_SETTINGS_VAR, SETTING_KEYS } from '../../shared/runtime/settings.ts';
@@ -149,26 +148,21 @@ export class SpawnedProcess extends LinkedProcess {
   }
 }
 
-/** A worker's process: the worker's entry in a process of its own. */
+/** A worker's process: the worker's entry in a process of its own. Node's own spawn: nothing of the
+ *  child is read here but its IPC messages and its exit, so a wrapper's streams, promise and message
+ *  buffers would be paid for at every start for nothing. */
 function launchWorker(env: Record<string, string>): ChildProcess {
-  const subprocess = execa(process.execPath, [WORKER_ENTRY], {
+  const child = spawn(process.execPath, [WORKER_ENTRY], {
     cwd: PROJECT_ROOT,
     env,
-    extendEnv: false,
-    ipc: true,
+    // No stdin; the operator's log (a terminal, journald, pm2's pipe) as stdout and stderr: the worker writes
+    // its lines there itself; then the IPC channel.
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
-    stdin: 'ignore',
-    // The operator's log (a terminal, journald, pm2's pipe): the worker writes its lines there itself.
-    stdout: 'inherit',
-    stderr: 'inherit',
-    buffer: false,
-    reject: false,
     // Own process group and session: a Ctrl-C in the supervisor's terminal reaches the supervisor only, and
     // a service manager that stops the supervisor alone leaves the workers to the next one.
     detached: true,
-    cleanup: false,
-    forceKillAfterDelay: false,
   });
-  void subprocess.catch(() => {}); // the exit is handled from the `exit` event
-  return subprocess.nodeChildProcess ?? (subprocess as unknown as ChildProcess);
+  child.on('error', () => {}); // a failed spawn surfaces as an exit
+  return child;
 }
