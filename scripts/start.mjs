@@ -1,5 +1,6 @@
 // `npm start` (the supervisor), `npm run worker`, `npm run user` and `npm run stop`: the compiled entry point, built again first when a
 // source is newer than dist/. Logged stack traces name the .ts files (shared/runtime/source-mapped-stack.ts).
+import { enableCompileCache } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildState } from './build-state.mjs';
@@ -23,4 +24,12 @@ if (!state.fresh) {
     process.exit(1);
   }
 }
-await import(pathToFileURL(path.join(ROOT, 'dist', ENTRIES[entry])).href);
+const load = (file) => import(pathToFileURL(path.join(ROOT, 'dist', file)).href);
+// Node's compile cache, before the entry's modules load: every start after the first skips compiling them
+// (the workers get the same folder from the supervisor). NODE_COMPILE_CACHE, when set, has done this already.
+if (!process.env.NODE_COMPILE_CACHE) {
+  const { compileCacheDir } = await load('supervisor/workers/runtime-dir.js');
+  const dir = compileCacheDir();
+  if (dir) enableCompileCache(dir);
+}
+await load(ENTRIES[entry]);

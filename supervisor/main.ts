@@ -1,5 +1,4 @@
-import os from 'node:os';
-import path from 'node:path';
+import { getCompileCacheDir } from 'node:module';
 import { resolveConfigDir } from '../shared/profiles/paths.ts';
 import { buildFingerprint, staleBuild } from '../shared/runtime/build-check.ts';
 import { hostCheck } from '../shared/http/host-check.ts';
@@ -23,7 +22,7 @@ import { PortRegistry } from './control/port-registry.ts';
 import { Supervisor } from './control/supervisor.ts';
 import { Discovery } from './control/discovery.ts';
 import { processSpawner } from './workers/worker-process.ts';
-import { controlSocketPath, ensureRuntimeDir, removeRuntimeDir, requestSecret, runtimeDir, workerRecordsDir } from './workers/runtime-dir.ts';
+import { compileCacheDir, controlSocketPath, ensureRuntimeDir, removeRuntimeDir, requestSecret, runtimeDir, workerRecordsDir } from './workers/runtime-dir.ts';
 import { WorkerLinks } from './workers/worker-links.ts';
 import { WorkerRecords, processStartTime } from './workers/worker-records.ts';
 import { findRecordedWorkers } from './workers/adoption.ts';
@@ -85,7 +84,7 @@ const { spawn, spares } = processSpawner({
   runtime,
   env: {
     // Compiled code of the worker's modules is cached on disk: every later start skips that work.
-    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'tat-mis-node-compile-cache'),
+    ...compileCache(),
     // glibc gives every thread that allocates an arena of its own and keeps what they free: a worker's
     // threads (libuv's pool, V8's helpers) held ~4 MB of its idle RSS that two arenas do not (docs/benchmarks.md).
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
@@ -160,6 +159,12 @@ const server = createSupervisorServer({ supervisor, app, gate: proxyGate, hostAl
 let discovery: Discovery | null = null;
 /** The whole system stops: stops watching, then stops accepting and every worker in parallel; nothing is
  *  left for a next supervisor. */
+/** Node's compile cache for the workers: the operator's NODE_COMPILE_CACHE, else this user's private one. */
+function compileCache(): { NODE_COMPILE_CACHE?: string } {
+  const dir = process.env.NODE_COMPILE_CACHE ?? compileCacheDir();
+  return dir ? { NODE_COMPILE_CACHE: dir } : {};
+}
+
 async function stopEverything(): Promise<void> {
   spares?.close();
   await discovery?.close();
@@ -230,7 +235,7 @@ try {
 await recordSupervisor(runtime, activated ? null : settings.PORT);
 trimMemoryWhenQuiet([server]);
 log.info(
-  { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, auth: settings.AUTH, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun, socket_activation: activated !== null },
+  { url: `http://${settings.HOST}:${settings.PORT}/`, public_url: settings.PUBLIC_URL, auth: settings.AUTH, config_dir: configDir, profiles: supervisor.list().length, first_run: supervisor.firstRun, socket_activation: activated !== null, compile_cache: getCompileCacheDir() ?? null },
   `supervisor listening on http://${settings.HOST}:${settings.PORT}`,
 );
 process.send?.('ready'); // pm2 wait_ready

@@ -3,18 +3,35 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** This user's private (0700) folder of runtime folders: systemd's `RuntimeDirectory=` (`$RUNTIME_DIRECTORY`,
+ *  kept across restarts) when given, else a folder per user in the system's temp dir. */
+export function userRuntimeBase(env: NodeJS.ProcessEnv = process.env): string {
+  const systemd = env.RUNTIME_DIRECTORY?.split(':')[0];
+  if (systemd) return systemd;
+  const user = process.getuid?.() ?? os.userInfo().username;
+  return path.join(os.tmpdir(), `tat-mis-${user}`);
+}
+
 /** The private (0700) runtime folders of one config dir: one per supervisor (per PORT: shards of one config
  *  dir each have their own), holding the workers' Unix sockets, the supervisor's control socket, and what the
  *  supervisor keeps of each worker it started (`workers/<name>.json`) so that the next supervisor on that
- *  port can find them. Under systemd's `RuntimeDirectory=` (`$RUNTIME_DIRECTORY`, kept across restarts) when
- *  given, else under a folder per user in the system's temp dir. Paths stay short enough for the kernel's
- *  ~104-byte limit on socket paths. */
+ *  port can find them. Paths stay short enough for the kernel's ~104-byte limit on socket paths. */
 export function configRuntimeDir(configDir: string, env: NodeJS.ProcessEnv = process.env): string {
   const key = createHash('sha256').update(path.resolve(configDir)).digest('hex').slice(0, 10);
-  const systemd = env.RUNTIME_DIRECTORY?.split(':')[0];
-  if (systemd) return path.join(systemd, key);
-  const user = process.getuid?.() ?? os.userInfo().username;
-  return path.join(os.tmpdir(), `tat-mis-${user}`, key);
+  return path.join(userRuntimeBase(env), key);
+}
+
+/** Node's compile cache for this user's processes (every start after the first skips compiling the modules),
+ *  in the private folder; null when that folder cannot be made private. A code cache is code that V8 runs
+ *  unchecked: one in a folder another user could make first (a shared /tmp) would run their code in ours. */
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const base = userRuntimeBase(env);
+  try {
+    fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+    return ownedPrivate(base) ? path.join(base, 'compile-cache') : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The runtime folder of the supervisor of `configDir` on `port`. */
@@ -36,16 +53,19 @@ export function runtimeDirsOf(configDir: string, env: NodeJS.ProcessEnv = proces
 export function ensureRuntimeDir(dir: string): boolean {
   try {
     fs.mkdirSync(path.join(dir, 'workers'), { recursive: true, mode: 0o700 });
-    for (const d of [path.dirname(path.dirname(dir)), path.dirname(dir), dir, path.join(dir, 'workers')]) {
-      // Another user's folder at this path (made first, in a shared /tmp) is never used.
-      const stat = fs.lstatSync(d);
-      if (stat.uid !== process.getuid?.() || !stat.isDirectory()) return false;
-      fs.chmodSync(d, 0o700);
-    }
-    return true;
+    return [path.dirname(path.dirname(dir)), path.dirname(dir), dir, path.join(dir, 'workers')].every(ownedPrivate);
   } catch {
     return false;
   }
+}
+
+/** Whether `dir` is a folder of this user, made 0700 now. Another user's folder at this path (made first, in
+ *  a shared /tmp) is never used. */
+function ownedPrivate(dir: string): boolean {
+  const stat = fs.lstatSync(dir);
+  if (stat.uid !== process.getuid?.() || !stat.isDirectory()) return false;
+  fs.chmodSync(dir, 0o700);
+  return true;
 }
 
 /** A socket path in the folder, or null when it would be too long (or the folder cannot be made). */

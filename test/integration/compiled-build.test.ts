@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
-import { startProcess, waitFor } from '../helpers/processes.ts';
+import { killWorkers, startProcess, waitFor } from '../helpers/processes.ts';
 import { freePortRange } from '../helpers/ports.ts';
 import { startSupervisor } from '../helpers/supervisor.ts';
 
@@ -96,4 +96,28 @@ test('the supervisor and its workers run the compiled code', async (t) => {
   assert.ok(!cmdline.includes('--enable-source-maps'), cmdline.join(' '));
   const own = (await fs.readFile(`/proc/${sup.proc.pid}/cmdline`, 'utf8')).split('\0');
   assert.ok(own.includes(path.join(PROJECT_ROOT, 'dist', 'supervisor', 'main.js')), own.join(' '));
+});
+
+test("the npm start launcher and the workers share Node's compile cache, in the user's private runtime folder", async (t) => {
+  const config = await makeConfigDir({ profiles: ['a'] });
+  const runtime = await fs.mkdtemp(path.join(os.tmpdir(), 'tat-run-'));
+  const port = await freePortRange(3);
+  const sup = run(PROJECT_ROOT, ['scripts/start.mjs', 'supervisor'], { TAT_CONFIG_DIR: config.dir, PORT: String(port), WORKER_BASE_PORT: String(port + 1), RUNTIME_DIRECTORY: runtime, LOG_LEVEL: 'info' });
+  t.after(async () => {
+    await sup.kill();
+    await config.remove();
+    await fs.rm(runtime, { recursive: true, force: true });
+  });
+  const cache = path.join(runtime, 'compile-cache');
+  const listening = await waitFor('the supervisor to listen', () => sup.lines.find((l) => /supervisor listening/.test(String(l.msg))), 30_000);
+  assert.equal(path.dirname(String(listening.compile_cache)), cache, 'the supervisor itself runs with the cache (a folder per Node version in it)');
+  const worker = await waitFor('the worker to start', () => sup.lines.find((l) => l.handle === 'a' && typeof l.pid === 'number' && l.pid !== sup.pid), 30_000);
+  t.after(() => killWorkers([worker.pid as number]));
+  await waitFor('the worker to be ready', async () => (await fetch(`http://127.0.0.1:${port}/p/a/healthz`)).ok, 30_000);
+  const environ = (await fs.readFile(`/proc/${worker.pid}/environ`, 'utf8')).split('\0');
+  assert.ok(environ.includes(`NODE_COMPILE_CACHE=${cache}`), environ.filter((v) => v.startsWith('NODE_')).join(' '));
+  assert.equal((await fs.stat(runtime)).mode & 0o777, 0o700);
+  sup.child.kill('SIGUSR2'); // everything stops: each process writes what it compiled
+  assert.equal(await sup.exit, 0, sup.output().slice(-2000));
+  assert.ok((await fs.readdir(cache, { recursive: true })).length > 1, 'the cache was written');
 });
