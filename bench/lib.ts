@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
+import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { makeConfigDir, type TestConfigDir } from '../test/helpers/config-dir.ts';
 import { freePort, freePortRange } from '../test/helpers/ports.ts';
-import { startEntry, waitFor, type Started } from '../test/helpers/processes.ts';
+import { startEntry, startProcess, waitFor, type Started } from '../test/helpers/processes.ts';
+import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
 import { statFields } from '../test/helpers/process-table.ts';
 
 export { makeConfigDir, freePort, freePortRange, waitFor };
@@ -47,14 +49,17 @@ export async function startSupervisor(profiles: string[], env: Record<string, st
   const earlier = after && 'port' in after ? after : undefined;
   const port = earlier?.port ?? (await freePort());
   const base = earlier?.base ?? (await freePortRange(profiles.length + 2));
-  const proc = startEntry('supervisor/main.ts', {
+  // As an operator starts it (`npm start`): scripts/start.mjs, with its build check and compile cache.
+  const proc = startProcess(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'start.mjs'), 'supervisor'], { cwd: PROJECT_ROOT, env: {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
     TAT_CONFIG_DIR: config.dir,
     PORT: String(port),
     WORKER_BASE_PORT: String(base),
     LOG_LEVEL: 'warn',
     STOP_TIMEOUT_MS: '5000',
     ...env,
-  });
+  } });
   await waitFor('the supervisor to listen', () => getJson(`http://127.0.0.1:${port}/healthz`).catch(() => null), 30_000);
   const url = `http://127.0.0.1:${port}`;
   const asAdmin = env.SUPERVISOR_TOKEN ? { headers: { authorization: `Bearer ${env.SUPERVISOR_TOKEN}` } } : {};

@@ -1,7 +1,6 @@
-import os from 'node:os';
-import path from 'node:path';
 import { execa } from 'execa';
 import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
+import { compileCacheDir } from '../supervisor/workers/runtime-dir.ts';
 import { entryArgs } from '../test/helpers/processes.ts';
 import { spareWorkerOf } from '../test/helpers/process-table.ts';
 import { makeConfigDir, freePort, getJson, load, mb, median, memoryOf, startSupervisor, waitFor, wrk, type Row, type Size } from './lib.ts';
@@ -24,7 +23,7 @@ export async function run(size: Size): Promise<Row[]> {
   return [...(await workerStart(full)), ...(await coldStartAndMemory(full)), ...(await idleStop(full)), ...(await switchRecycleHeal(full))];
 }
 
-/** Spawn to `ready`, the way the supervisor spawns: the compiled worker, source maps on, IPC, same environment. */
+/** Spawn to `ready`, the way the supervisor spawns: the compiled worker, its compile cache, IPC, same environment. */
 async function workerStart(full: boolean): Promise<Row[]> {
   const config = await makeConfigDir({ profiles: ['start'] });
   const times: number[] = [];
@@ -34,7 +33,7 @@ async function workerStart(full: boolean): Promise<Row[]> {
       const t0 = performance.now();
       const child = execa(process.execPath, entryArgs('worker/main.ts'), {
         cwd: PROJECT_ROOT,
-        env: { TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: 'start', LOG_LEVEL: 'warn', NODE_COMPILE_CACHE: path.join(os.tmpdir(), 'tat-mis-node-compile-cache') },
+        env: { TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: 'start', LOG_LEVEL: 'warn', NODE_COMPILE_CACHE: compileCacheDir() ?? '' },
         ipc: true,
         serialization: 'json',
         stdin: 'ignore',
@@ -140,14 +139,22 @@ async function idleStop(full: boolean): Promise<Row[]> {
       note: `${inARow.map((v) => v.toFixed(0)).join(', ')} ms in order: from the second on, the spare taken is still loading`,
     });
 
-    // A switch to a profile whose worker is stopped: until /api/profile/current answers it.
+    // A switch to a profile whose worker is stopped: until /api/profile/current answers it. As a person switches
+    // (the spare waiting), then one right after another (the spare taken is still loading).
     const switches: number[] = [];
-    for (const h of sample.slice(0, full ? 5 : 1)) {
+    const switchesInARow: number[] = [];
+    const targets = sample.slice(0, full ? 5 : 1);
+    for (const h of targets) {
       await waitFor(`${h} to be idle-stopped again`, async () => (await sup.worker(h)).state === 'idle', 60_000);
+      await waitFor('a spare worker to wait for a profile', () => spareWorkerOf(sup.proc.pid) !== null, 30_000);
       switches.push(await timedSwitch(sup.url, h));
     }
+    await waitFor('the switched-to workers to be stopped for being idle again', async () => (await sup.workers()).filter((w) => targets.includes(w.handle) && w.state === 'idle').length === targets.length, 60_000);
+    await waitFor('a spare worker to wait for a profile', () => spareWorkerOf(sup.proc.pid) !== null, 30_000);
+    for (const h of targets) switchesInARow.push(await timedSwitch(sup.url, h));
     const sw = median(switches);
-    rows.push({ figure: 'switch to an idle-stopped profile → /api/profile/current answers it (median, ms)', value: sw.toFixed(0), target: '≤ 150', met: sw <= 150, note: `${switches.length} switches` });
+    rows.push({ figure: `switch to an idle-stopped profile → /api/profile/current answers it (median of ${switches.length}, ms)`, value: sw.toFixed(0), target: '≤ 150', met: sw <= 150, note: `max ${Math.max(...switches).toFixed(0)} ms; each with the spare worker waiting` });
+    rows.push({ figure: `… ${switchesInARow.length} switches one right after another (median, ms)`, value: median(switchesInARow).toFixed(0), target: '', met: null, note: `${switchesInARow.map((v) => v.toFixed(0)).join(', ')} ms in order` });
 
     // What the spare costs: the one process that waits for a profile.
     const spare = spareWorkerOf(sup.proc.pid);
