@@ -32,4 +32,5 @@ if (!process.env.NODE_COMPILE_CACHE) {
   const dir = compileCacheDir();
   if (dir) enableCompileCache(dir);
 }
+await load('shared/runtime/zod-english-only.js'); // before any module imports zod: see the file
 await load(ENTRIES[entry]);

@@ -9,9 +9,14 @@ export const RUNS_COMPILED = path.basename(path.resolve(HERE, '../..')) === 'dis
 /** The project's folder (where `package.json`, `config/` and the pages are), from either. */
 export const PROJECT_ROOT = path.resolve(HERE, RUNS_COMPILED ? '../../..' : '../..');
 
-/** The file that starts a process: the compiled one when this code is compiled, else the source. */
+/** A module of the project (`worker/main`): the compiled file when this code is compiled, else the source. */
+export function projectModule(name: string): string {
+  return RUNS_COMPILED ? path.join(PROJECT_ROOT, 'dist', `${name}.js`) : path.join(PROJECT_ROOT, `${name}.ts`);
+}
+
+/** The file that starts a process. */
 export function entryPoint(which: 'supervisor' | 'worker'): string {
-  return RUNS_COMPILED ? path.join(PROJECT_ROOT, 'dist', which, 'main.js') : path.join(PROJECT_ROOT, which, 'main.ts');
+  return projectModule(`${which}/main`);
 }
 
 /** `TAT_CONFIG_DIR` or `<project>/config`. */

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { killWorkers, startProcess, waitFor } from '../helpers/processes.ts';
@@ -94,6 +95,10 @@ test('the supervisor and its workers run the compiled code', async (t) => {
   assert.ok(cmdline.includes(path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')), cmdline.join(' '));
   // Source maps are applied when an error is logged, not indexed at every start (docs/benchmarks.md).
   assert.ok(!cmdline.includes('--enable-source-maps'), cmdline.join(' '));
+  // zod's English locale only (shared/runtime/zod-english-only.ts), loaded before the worker's modules.
+  const preload = cmdline.indexOf('--import');
+  assert.equal(cmdline[preload + 1], pathToFileURL(path.join(PROJECT_ROOT, 'dist', 'shared', 'runtime', 'zod-english-only.js')).href, cmdline.join(' '));
+  assert.ok(preload < cmdline.indexOf(path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')));
   const own = (await fs.readFile(`/proc/${sup.proc.pid}/cmdline`, 'utf8')).split('\0');
   assert.ok(own.includes(path.join(PROJECT_ROOT, 'dist', 'supervisor', 'main.js')), own.join(' '));
 });

@@ -1,0 +1,20 @@
+// Preloaded into every worker (`--import`) and by the `npm start` launcher, before any module of the process
+// loads: zod's entry points import all 64 of its locales (for its `locales` namespace), while our processes
+// only ever speak English, the locale zod configures by itself. Loading the other 63 cost each start ~28 ms of
+// CPU (a tenth of it) and ~3 MB (docs/benchmarks.md). A process started without this file loads them all and
+// works the same; nothing here may use `z.locales` beyond `en` (a unit test holds the sources to that).
+import module from 'node:module';
+
+/** zod's modules that import the namespace of every locale. */
+const LOCALE_INDEX_IMPORTER = /\/node_modules\/zod\/v4\/(?:core|classic|mini)\/[^/]+\.js$/;
+const ENGLISH_ONLY = new URL(`./zod-english-locale.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
+
+// registerHooks is Node ≥ 22.15: an older Node simply loads every locale.
+module.registerHooks?.({
+  resolve(specifier, context, nextResolve) {
+    if (specifier === '../locales/index.js' && context.parentURL !== undefined && LOCALE_INDEX_IMPORTER.test(context.parentURL)) {
+      return { url: ENGLISH_ONLY, format: 'module', shortCircuit: true };
+    }
+    return nextResolve(specifier, context);
+  },
+});
