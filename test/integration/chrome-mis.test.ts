@@ -152,6 +152,19 @@ test('pull-csv: the export lands in downloads/<h>/ as MIS_CSV_REPORT_<timestamp>
   assert.equal(fake.logins.length, 1);
 });
 
+test('a CSV Chrome is still writing is never taken: an export whose body trickles in is pulled whole', async (t) => {
+  if (!requireIntegration(t, 'Chromium', chrome.available, chrome.reason)) return;
+  fake.setExportTrickle(1500);
+  try {
+    const res = await api.post('/api/mis/pull-csv');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.row_count, 4);
+    assert.deepEqual(res.body.columns, MIS_CSV_COLUMNS);
+  } finally {
+    fake.setExportTrickle(0);
+  }
+});
+
 test('one automation at a time: a second one while the export runs → 409 busy; the rest still answers', async (t) => {
   if (!requireIntegration(t, 'Chromium', chrome.available, chrome.reason)) return;
   fake.setExportDelay(2500);

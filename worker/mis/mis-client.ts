@@ -6,6 +6,7 @@ import { originOf } from '../../shared/profiles/blaze-config.ts';
 import type { Logger } from '../../shared/runtime/logger.ts';
 import type { Work } from '../work/work-in-progress.ts';
 import { timestamp } from './csv-report.ts';
+import { finishedDownload } from './finished-download.ts';
 
 // The MIS web app's page contract (from the original): login form, logged-in marker, CSV export button.
 const EMAIL = 'input[name=email]';
@@ -101,6 +102,7 @@ export class MisClient {
     });
     try {
       const perAttempt = timeoutMs / EXPORT_ATTEMPTS;
+      const sizes = new Map<string, number>();
       for (let attempt = 1; attempt <= EXPORT_ATTEMPTS; attempt++) {
         work.stage('waiting for the export', { n: attempt, of: EXPORT_ATTEMPTS });
         if (attempt > 1) this.#log.warn({ attempt, of: EXPORT_ATTEMPTS }, 'the MIS CSV has not arrived yet; clicking the export again');
@@ -108,8 +110,8 @@ export class MisClient {
         const deadline = performance.now() + perAttempt;
         while (performance.now() < deadline) {
           work.throwIfCancelled();
-          const done = (await fresh()).filter((f) => !f.endsWith('.crdownload') && !f.startsWith('.'));
-          const file = done.find((f) => f.toLowerCase().endsWith('.csv')) ?? done[0];
+          const entries = await Promise.all((await fresh()).map(async (name) => ({ name, size: (await fs.stat(path.join(downloadsDir, name)).catch(() => null))?.size ?? 0 })));
+          const file = finishedDownload(entries, sizes);
           if (file) {
             work.stage('saving the CSV');
             const target = path.join(downloadsDir, `MIS_CSV_REPORT_${timestamp()}.csv`);
