@@ -39,6 +39,8 @@ test('the logs page: readable lines, live, collapsed repeats, level filter, foll
   const page = await chrome.newPage({ width: 1100, height: 600 });
 
   await t.test('the dashboard\'s "Logs" link opens the page, which shows the recent lines, readable', async () => {
+    // Printed once the worker answers on its port (a loaded machine may delay it): the page opens after it.
+    await sup.proc.waitForLine((l) => l.handle === 'a' && l.msg === 'raw line at start');
     await page.goto(`${sup.url}/`);
     await page.waitForSelector('#workers tr[data-handle="a"] a[data-action="logs"]');
     await Promise.all([page.waitForNavigation(), page.click('#workers tr[data-handle="a"] a[data-action="logs"]')]);

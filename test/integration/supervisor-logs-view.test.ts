@@ -52,6 +52,9 @@ test('the logs view: page, redirect, stream with tail and live lines (redacted),
 
   await t.test('the stream: the tail first, then each new line within a second; a password shows [redacted]', async () => {
     const a = (await sup.worker('a'))!;
+    // The raw line is printed once the worker answers on its port, which a loaded machine may delay past
+    // this point: the tail is opened once it is there.
+    await sup.proc.waitForLine((l) => l.handle === 'a' && l.msg === 'raw line at start');
     const stream = await openStream(sup.port, '/supervisor/api/workers/a/logs/stream');
     t.after(() => stream.close());
     assert.equal(stream.status, 200);
