@@ -5,9 +5,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UserStore } from '../shared/access/users.ts';
-import { startEntry } from '../test/helpers/processes.ts';
 import { describe, profileOf, summarise } from './cpu-profile.ts';
-import { cpuMicros, freePort, getJson, makeConfigDir, median, startSupervisor, waitFor, wrk, type RunningSupervisor, type Row, type Size } from './lib.ts';
+import { cpuMicros, freePort, getJson, makeConfigDir, median, startSupervisor, startWorkerProcess, waitFor, wrk, type RunningSupervisor, type Row, type Size } from './lib.ts';
 import { startBareUndici, startChp, startNginx } from './proxy.ts';
 import { runtimeDir, workerSocketPath } from '../supervisor/workers/runtime-dir.ts';
 
@@ -112,7 +111,7 @@ async function supervisorWithSignIn(): Promise<{ sup: RunningSupervisor; token: 
   return { sup: await startSupervisor([], { AUTH: 'local', SUPERVISOR_TOKEN: 'bench-admin-token-0123456789' }, { config }), token };
 }
 
-/** A worker run alone: spawn → it answers, wall time and the CPU time it used by then. */
+/** A worker alone, started as the supervisor starts one: spawn → it answers, wall time and the CPU time it used by then. */
 async function perStart(full: boolean): Promise<Row[]> {
   const config = await makeConfigDir({ profiles: [HANDLE] });
   const wall: number[] = [];
@@ -121,7 +120,7 @@ async function perStart(full: boolean): Promise<Row[]> {
     for (let i = 0; i < (full ? 10 : 2); i++) {
       const port = await freePort();
       const t0 = performance.now();
-      const proc = startEntry('worker/main.ts', { TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: HANDLE, LOG_LEVEL: 'warn' });
+      const proc = startWorkerProcess({ TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: HANDLE });
       try {
         await waitFor('the worker to answer', () => getJson(`http://127.0.0.1:${port}/healthz`).catch(() => null), 20_000);
         wall.push(performance.now() - t0);
@@ -133,7 +132,7 @@ async function perStart(full: boolean): Promise<Row[]> {
   } finally {
     await config.remove();
   }
-  return [{ figure: 'one worker start, spawn → answers: wall / CPU (ms)', value: `${median(wall).toFixed(0)} / ${median(cpu).toFixed(0)}`, target: '', met: null, note: `median of ${wall.length}; a worker run alone` }];
+  return [{ figure: 'one worker start, spawn → answers: wall / CPU (ms)', value: `${median(wall).toFixed(0)} / ${median(cpu).toFixed(0)}`, target: '', met: null, note: `median of ${wall.length}; a worker alone, started as the supervisor starts one (its preload, its compile cache)` }];
 }
 
 /** CPU profiles of each hot path: what the time goes to. Profiling slows what it measures; these are shares. */
@@ -153,7 +152,7 @@ async function profiles(full: boolean): Promise<Row[]> {
         const port = await freePort();
         const spawned = performance.now();
         let loaded = 0;
-        const proc = startEntry('worker/main.ts', { TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: HANDLE, LOG_LEVEL: 'warn', NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` });
+        const proc = startWorkerProcess({ TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: HANDLE, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` });
         try {
           await waitFor('the worker to answer', () => getJson(`http://127.0.0.1:${port}/healthz`).catch(() => null), 20_000);
           if (route !== 'start') {

@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { makeConfigDir, type TestConfigDir } from '../test/helpers/config-dir.ts';
 import { freePort, freePortRange } from '../test/helpers/ports.ts';
-import { startEntry, startProcess, waitFor, type Started } from '../test/helpers/processes.ts';
+import { startProcess, supervisedWorkerArgs, waitFor, type Started } from '../test/helpers/processes.ts';
+import { compileCacheDir } from '../supervisor/workers/runtime-dir.ts';
 import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
 import { statFields } from '../test/helpers/process-table.ts';
 
@@ -86,19 +87,12 @@ export async function startSupervisor(profiles: string[], env: Record<string, st
   };
 }
 
-export interface RunningWorker {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** A worker alone (the guide's way), ready when it answers. */
-export async function startWorker(config: TestConfigDir, handle: string): Promise<RunningWorker> {
-  const port = await freePort();
-  const proc = startEntry('worker/main.ts', { TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: handle, LOG_LEVEL: 'warn' });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('the worker to answer', () => getJson(`${url}/healthz`).catch(() => null), 20_000);
-  return { url, pid: proc.pid, stop: () => proc.kill() };
+/** A compiled worker process started as the supervisor starts one: its preload first, its compile cache. */
+export function startWorkerProcess(env: Record<string, string>): Started {
+  return startProcess(process.execPath, supervisedWorkerArgs(), {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_COMPILE_CACHE: compileCacheDir() ?? '', LOG_LEVEL: 'warn', ...env },
+  });
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });

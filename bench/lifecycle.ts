@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
 import { compileCacheDir } from '../supervisor/workers/runtime-dir.ts';
-import { entryArgs } from '../test/helpers/processes.ts';
+import { supervisedWorkerArgs } from '../test/helpers/processes.ts';
 import { spareWorkerOf } from '../test/helpers/process-table.ts';
 import { makeConfigDir, freePort, getJson, load, mb, median, memoryOf, startSupervisor, waitFor, wrk, type Row, type Size } from './lib.ts';
 
@@ -23,7 +23,7 @@ export async function run(size: Size): Promise<Row[]> {
   return [...(await workerStart(full)), ...(await coldStartAndMemory(full)), ...(await idleStop(full)), ...(await switchRecycleHeal(full))];
 }
 
-/** Spawn to `ready`, the way the supervisor spawns: the compiled worker, its compile cache, IPC, same environment. */
+/** Spawn to `ready`, the way the supervisor spawns: the compiled worker and its preload, its compile cache, IPC. */
 async function workerStart(full: boolean): Promise<Row[]> {
   const config = await makeConfigDir({ profiles: ['start'] });
   const times: number[] = [];
@@ -31,7 +31,7 @@ async function workerStart(full: boolean): Promise<Row[]> {
     for (let i = 0; i < (full ? 20 : 3); i++) {
       const port = await freePort();
       const t0 = performance.now();
-      const child = execa(process.execPath, entryArgs('worker/main.ts'), {
+      const child = execa(process.execPath, supervisedWorkerArgs(), {
         cwd: PROJECT_ROOT,
         env: { TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: 'start', LOG_LEVEL: 'warn', NODE_COMPILE_CACHE: compileCacheDir() ?? '' },
         ipc: true,

@@ -25,12 +25,16 @@ if (!state.fresh) {
   }
 }
 const load = (file) => import(pathToFileURL(path.join(ROOT, 'dist', file)).href);
-// Node's compile cache, before the entry's modules load: every start after the first skips compiling them
-// (the workers get the same folder from the supervisor). NODE_COMPILE_CACHE, when set, has done this already.
+// Node's compile cache, before the entry's modules load: every start after the first skips compiling them.
+// NODE_COMPILE_CACHE, when set, has done this already; set here, it tells the supervisor which folder to hand
+// its workers.
 if (!process.env.NODE_COMPILE_CACHE) {
   const { compileCacheDir } = await load('supervisor/workers/runtime-dir.js');
   const dir = compileCacheDir();
-  if (dir) enableCompileCache(dir);
+  if (dir) {
+    enableCompileCache(dir);
+    process.env.NODE_COMPILE_CACHE = dir;
+  }
 }
 await load('shared/runtime/zod-english-only.js'); // before any module imports zod: see the file
 await load(ENTRIES[entry]);

@@ -157,14 +157,15 @@ const limits = new ConnectionLimits({ bodyTimeoutMs: settings.BODY_TIMEOUT_MS, m
 const server = createSupervisorServer({ supervisor, app, gate: proxyGate, hostAllowed: hostCheck(settings), pages, limits });
 
 let discovery: Discovery | null = null;
-/** The whole system stops: stops watching, then stops accepting and every worker in parallel; nothing is
- *  left for a next supervisor. */
-/** Node's compile cache for the workers: the operator's NODE_COMPILE_CACHE, else this user's private one. */
+/** Node's compile cache for the workers: the operator's NODE_COMPILE_CACHE, or the one the `npm start`
+ *  launcher turned on (it sets the variable), else this user's private one. */
 function compileCache(): { NODE_COMPILE_CACHE?: string } {
   const dir = process.env.NODE_COMPILE_CACHE ?? compileCacheDir();
   return dir ? { NODE_COMPILE_CACHE: dir } : {};
 }
 
+/** The whole system stops: stops watching, then stops accepting and every worker in parallel; nothing is
+ *  left for a next supervisor. */
 async function stopEverything(): Promise<void> {
   spares?.close();
   await discovery?.close();

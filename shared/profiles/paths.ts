@@ -9,14 +9,15 @@ export const RUNS_COMPILED = path.basename(path.resolve(HERE, '../..')) === 'dis
 /** The project's folder (where `package.json`, `config/` and the pages are), from either. */
 export const PROJECT_ROOT = path.resolve(HERE, RUNS_COMPILED ? '../../..' : '../..');
 
-/** A module of the project (`worker/main`): the compiled file when this code is compiled, else the source. */
-export function projectModule(name: string): string {
-  return RUNS_COMPILED ? path.join(PROJECT_ROOT, 'dist', `${name}.js`) : path.join(PROJECT_ROOT, `${name}.ts`);
+/** A module of the project (`worker/main`): the compiled file when this code is compiled (or `compiled` is
+ *  asked for), else the source. */
+export function projectModule(name: string, compiled = RUNS_COMPILED): string {
+  return compiled ? path.join(PROJECT_ROOT, 'dist', `${name}.js`) : path.join(PROJECT_ROOT, `${name}.ts`);
 }
 
 /** The file that starts a process. */
-export function entryPoint(which: 'supervisor' | 'worker'): string {
-  return projectModule(`${which}/main`);
+export function entryPoint(which: 'supervisor' | 'worker', compiled = RUNS_COMPILED): string {
+  return projectModule(`${which}/main`, compiled);
 }
 
 /** `TAT_CONFIG_DIR` or `<project>/config`. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { PROJECT_ROOT, entryPoint, projectModule } from '../../shared/profiles/paths.ts';
+import { PROJECT_ROOT, RUNS_COMPILED, entryPoint, projectModule } from '../../shared/profiles/paths.ts';
 import { SPARE_VAR, START_OVER_IPC_VAR, isWorkerMessage, type SupervisorMessage, type WorkerAssignment } from '../../shared/runtime/ipc.ts';
 import { INHERITED_SETTINGS_VAR, SETTING_KEYS } from '../../shared/runtime/settings.ts';
 import { LinkedProcess, processEventOf, type Exit, type ProcessHooks, type RunningProcess } from './linked-process.ts';
@@ -14,11 +14,13 @@ import type { WorkerSpec } from './worker-spec.ts';
 
 export { processEventOf, type Exit, type ProcessEvent, type ProcessHooks, type RunningProcess } from './linked-process.ts';
 
-/** The worker's entry: compiled when the supervisor runs compiled. Its logged stack traces name the .ts
- *  files (`shared/runtime/source-mapped-stack.ts`), without `--enable-source-maps` and its cost at start. */
-export const WORKER_ENTRY = entryPoint('worker');
-/** Loaded before the worker's own modules (`--import`): see the file. */
-const WORKER_PRELOAD = pathToFileURL(projectModule('shared/runtime/zod-english-only')).href;
+/** Node's arguments for a worker: zod's English-only preload (`--import`, before the worker's own modules: see
+ *  the file), then the worker's entry; compiled when the supervisor runs compiled (or `compiled` is asked
+ *  for: the bench starts workers this way too). Logged stack traces name the .ts files
+ *  (`shared/runtime/source-mapped-stack.ts`), without `--enable-source-maps` and its cost at start. */
+export function workerArgs(compiled = RUNS_COMPILED): string[] {
+  return ['--import', pathToFileURL(projectModule('shared/runtime/zod-english-only', compiled)).href, entryPoint('worker', compiled)];
+}
 
 /** A process just spawned, for whoever keeps records of them: what the next supervisor needs to find it. */
 export interface Spawned {
@@ -155,7 +157,7 @@ export class SpawnedProcess extends LinkedProcess {
  *  child is read here but its IPC messages and its exit, so a wrapper's streams, promise and message
  *  buffers would be paid for at every start for nothing. */
 function launchWorker(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', WORKER_PRELOAD, WORKER_ENTRY], {
+  const child = spawn(process.execPath, workerArgs(), {
     cwd: PROJECT_ROOT,
     env,
     // No stdin; the operator's log (a terminal, journald, pm2's pipe) as stdout and stderr: the worker writes

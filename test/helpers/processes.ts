@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
 import { buildState } from '../../scripts/build-state.mjs';
 import { WorkerRecords, isSameProcess } from '../../supervisor/workers/worker-records.ts';
 import { runtimeDirsOf, workerRecordsDir } from '../../supervisor/workers/runtime-dir.ts';
+import { workerArgs } from '../../supervisor/workers/worker-process.ts';
 
 export interface LogLine {
   level?: number;
@@ -168,6 +169,12 @@ export function entryArgs(entry: 'supervisor/main.ts' | 'worker/main.ts'): strin
     builtChecked = true;
   }
   return [path.join(PROJECT_ROOT, 'dist', entry.replace(/\.ts$/, '.js'))];
+}
+
+/** The node arguments of a compiled worker started the way the supervisor starts one (its preload first). */
+export function supervisedWorkerArgs(): string[] {
+  entryArgs('worker/main.ts'); // the build check
+  return workerArgs(true);
 }
 
 /** Runs a project entry point (`worker/main.ts`, `supervisor/main.ts`), compiled, with Node 22 in its own
