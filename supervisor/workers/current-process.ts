@@ -91,7 +91,9 @@ export class CurrentProcess {
       onEvent: (event) => {
         if (!mine()) return;
         if (event.kind !== 'ready') return callbacks.onEvent(event);
-        if (proc !== this.#proc) return;
+        // A process being stopped never becomes the one requests go to: a stop asked for during its start
+        // (a recycle) is under way, and a request sent to it now would meet its closing server.
+        if (proc !== this.#proc || this.#expected.has(proc)) return;
         this.#endStart();
         this.#address = { port: event.port || spec.port, socket: event.socket };
         // Its process's start, not this moment: an adopted worker has been up since then.

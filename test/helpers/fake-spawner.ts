@@ -51,10 +51,19 @@ export class FakeProcess implements RunningProcess {
     this.#end({ code, signal: null });
   }
 
+  /** Set by a test: a stop is asked for (`stopAsked`) but the process goes only at `finishStop()`. */
+  slowStop = false;
+  stopAsked = false;
+
   stop(_graceMs: number): Promise<Exit> {
+    this.stopAsked = true;
     this.endedBy ??= 'stop';
-    this.#end({ code: 0, signal: null });
+    if (!this.slowStop) this.finishStop();
     return this.exited;
+  }
+
+  finishStop(): void {
+    this.#end({ code: 0, signal: null });
   }
 
   kill(): void {

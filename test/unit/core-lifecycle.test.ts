@@ -76,6 +76,31 @@ test('recycle: drains the in-flight request before stopping, holds new ones, the
   await worker.stop('test over');
 });
 
+test('a recycle asked for during a start: the process being stopped gets no request, even when it says ready before it goes', async () => {
+  const { worker, spawner, states } = lifecycle();
+  spawner.behaviour.set('nick.tat', 'hang');
+  await worker.start(spec());
+  const first = spawner.last('nick.tat')!;
+  first.slowStop = true;
+  spawner.behaviour.set('nick.tat', 'ready');
+  const recycled = worker.recycle(spec({ restarts: 1 }), 'switched to this profile');
+  await waitFor('the stop of the first process to be asked for', () => first.stopAsked);
+  first.ready(); // it finished listening just as its shutdown was on its way
+  assert.equal(worker.state, 'starting');
+  assert.equal(worker.admission.tryLease(), null, 'no request may go to a process that is being stopped');
+  const held = worker.admission.acquire(5000);
+  first.finishStop();
+  await recycled;
+  await worker.settled();
+  const lease = await held;
+  assert.ok(isLease(lease), 'the request held meanwhile was served by the next process');
+  assert.equal(lease.generation, 2);
+  lease.release();
+  assert.deepEqual(states, ['starting', 'ready']);
+  assert.equal(worker.status().restarts, 0, 'a recycle is not a crash');
+  await worker.stop('test over');
+});
+
 test('a start that never says ready is killed at START_TIMEOUT_MS and counted as a crash', async () => {
   const { worker, spawner, retriesDue } = lifecycle({ startTimeoutMs: 100 });
   spawner.behaviour.set('nick.tat', 'hang');
