@@ -55,7 +55,8 @@ export function sourcesStat(root) {
   return hash.digest('hex');
 }
 
-/** @param {string} root @returns {{ fresh: true } | { fresh: false; reason: string }} */
+/** Whether dist/ is current; when it is, `sources`: the build's fingerprint of what it compiled (the version a
+ *  process runs). @param {string} root @returns {{ fresh: true; sources: string } | { fresh: false; reason: string }} */
 export function buildState(root) {
   let sources, stat;
   try {
@@ -63,9 +64,10 @@ export function buildState(root) {
   } catch {
     return { fresh: false, reason: 'nothing is built yet (dist/ is missing or incomplete)' };
   }
-  if (stat !== undefined && stat === sourcesStat(root)) return { fresh: true };
+  if (typeof sources !== 'string') return { fresh: false, reason: 'nothing is built yet (dist/ is missing or incomplete)' };
+  if (stat !== undefined && stat === sourcesStat(root)) return { fresh: true, sources };
   if (sources !== sourcesFingerprint(root)) return { fresh: false, reason: 'the sources changed since the last build' };
-  return { fresh: true };
+  return { fresh: true, sources };
 }
 
 /** Taken before compiling, in this order: a file changed during the build or between the two makes the

@@ -1,6 +1,6 @@
 import { getCompileCacheDir } from 'node:module';
 import { resolveConfigDir } from '../shared/profiles/paths.ts';
-import { buildFingerprint, staleBuild } from '../shared/runtime/build-check.ts';
+import { runningBuild } from '../shared/runtime/build-check.ts';
 import { hostCheck } from '../shared/http/host-check.ts';
 import { UserStore } from '../shared/access/users.ts';
 import { Identities } from './access/identity.ts';
@@ -36,9 +36,9 @@ import { LandingPages } from './web/landing-pages.ts';
 
 // `npm start`: one worker per profile behind one URL. How the pieces fit: docs/architecture.md.
 const startedAt = performance.now();
-const stale = await staleBuild();
-if (stale) {
-  process.stderr.write(`tat-mis supervisor cannot start: ${stale}\n`);
+const running = await runningBuild();
+if (running.stale !== null) {
+  process.stderr.write(`tat-mis supervisor cannot start: ${running.stale}\n`);
   process.exit(78);
 }
 const configDir = resolveConfigDir();
@@ -110,7 +110,7 @@ const supervisor = new Supervisor({
   ports,
   spawn,
   log,
-  version: { build: await buildFingerprint(), settings: settingsFingerprint(forWorkers) },
+  version: { build: running.fingerprint, settings: settingsFingerprint(forWorkers) },
   pinned,
   onWorkerEvent: (name, e) => {
     if (e.kind === 'browser') {

@@ -21,7 +21,7 @@ import { LazyProfile } from './profile/lazy-profile.ts';
 import { HANDLE_RULES, parseHandle } from '../shared/profiles/handle.ts';
 import { profilePrefix } from '../shared/profiles/profile-url.ts';
 import type { CurrentProfile } from '../shared/profiles/current-profile.ts';
-import { buildFingerprint, staleBuild } from '../shared/runtime/build-check.ts';
+import { runningBuild } from '../shared/runtime/build-check.ts';
 import { settingsFingerprint } from '../shared/runtime/settings.ts';
 import { SupervisorLink } from './control/supervisor-link.ts';
 import { LogTap } from './control/log-tap.ts';
@@ -40,14 +40,14 @@ const notify = (message: WorkerMessage) => {
   if (!link?.connected && supervised && process.connected) process.send!(message);
 };
 
-const stale = await staleBuild();
-if (stale) {
-  process.stderr.write(`worker cannot start: ${stale}\n`);
-  notify({ type: 'fatal', code: 'stale_build', message: stale });
+// What was loaded, read with it (a spare may wait long for its start: a rebuild meanwhile changes nothing).
+const running = await runningBuild();
+if (running.stale !== null) {
+  process.stderr.write(`worker cannot start: ${running.stale}\n`);
+  notify({ type: 'fatal', code: 'stale_build', message: running.stale });
   process.exit(78);
 }
-// What was loaded, read with it (a spare may wait long for its start: a rebuild meanwhile changes nothing).
-const build = await buildFingerprint();
+const build = running.fingerprint;
 
 const configDir = resolveConfigDir();
 // Under a supervisor, the settings and its secret come in the first IPC message, never in the environment; so

@@ -22,7 +22,7 @@ const recorded = (root: string) => JSON.parse(fs.readFileSync(path.join(root, ST
 test('nothing built yet, or a record that is no record: not current, saying so', (t) => {
   const root = tree(t);
   assert.deepEqual(buildState(root), { fresh: false, reason: 'nothing is built yet (dist/ is missing or incomplete)' });
-  for (const broken of ['null', '{"sources":', '']) {
+  for (const broken of ['null', '{"sources":', '', '{}', '{"sources":7}']) {
     fs.writeFileSync(path.join(root, STATE_FILE), broken);
     assert.deepEqual(buildState(root), { fresh: false, reason: 'nothing is built yet (dist/ is missing or incomplete)' }, JSON.stringify(broken));
   }
@@ -30,12 +30,13 @@ test('nothing built yet, or a record that is no record: not current, saying so',
 
 test('an untouched tree is current without its files being read; a touched one is compared by its bytes', (t) => {
   const root = tree(t);
-  writeBuildState(root, sourcesRecord(root));
-  assert.deepEqual(buildState(root), { fresh: true });
+  const record = sourcesRecord(root);
+  writeBuildState(root, record);
+  assert.deepEqual(buildState(root), { fresh: true, sources: record.sources }, 'current, naming the version built');
 
   // The sizes and times alone decide an untouched tree: a record whose byte fingerprint is wrong still says current…
   writeBuildState(root, { ...recorded(root), sources: 'not the fingerprint' });
-  assert.deepEqual(buildState(root), { fresh: true });
+  assert.deepEqual(buildState(root), { fresh: true, sources: 'not the fingerprint' });
   // …until a time moves: then the bytes are read, and these do not match the (wrong) record.
   const file = path.join(root, 'shared', 'a.ts');
   const later = new Date(Date.now() + 5_000);
@@ -43,10 +44,11 @@ test('an untouched tree is current without its files being read; a touched one i
   assert.equal(buildState(root).fresh, false);
 
   // The same bytes with a new time (a copy, a checkout) are current.
-  writeBuildState(root, sourcesRecord(root));
+  const again = sourcesRecord(root);
+  writeBuildState(root, again);
   const evenLater = new Date(Date.now() + 10_000);
   fs.utimesSync(file, evenLater, evenLater);
-  assert.deepEqual(buildState(root), { fresh: true });
+  assert.deepEqual(buildState(root), { fresh: true, sources: again.sources });
 });
 
 test('an edit, a new file, a removed file or a changed package.json makes the build stale', (t) => {
@@ -68,7 +70,7 @@ test('a record from before the sizes and times were kept is still judged by the 
   const root = tree(t);
   const { sources } = sourcesRecord(root);
   fs.writeFileSync(path.join(root, STATE_FILE), JSON.stringify({ sources }));
-  assert.deepEqual(buildState(root), { fresh: true });
+  assert.deepEqual(buildState(root), { fresh: true, sources });
   fs.writeFileSync(path.join(root, 'shared', 'a.ts'), 'changed');
   assert.equal(buildState(root).fresh, false);
 });
