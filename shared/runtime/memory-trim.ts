@@ -10,7 +10,7 @@ const QUIET_MS = 2000;
 const QUIET_AFTER_START_MS = 10_000;
 
 export interface TrimOptions {
-  /** The collection; a full one that also shrinks the young generation unless given (tests give theirs). */
+  /** The collection; by default a full one that also shrinks the young generation. */
   collect?: () => void;
   quietMs?: number;
   afterStartMs?: number;
