@@ -11,10 +11,10 @@ export interface UnprivilegedSupervisor extends Started {
   cleanup(): Promise<void>;
 }
 
-/** Runs the supervisor (compiled) as `uid`:`gid` (e.g. 65534 nobody) with a minimal environment: HOME and the
- *  compile cache in `home` (which that user must own). */
+/** Runs the supervisor (compiled) as `uid`:`gid` (e.g. 65534 nobody) with a minimal environment: HOME, the
+ *  compile cache and the runtime folder in `home` (which that user must own, and the test removes). */
 export function startSupervisorAs(uid: number, gid: number, env: Record<string, string>, home: string): UnprivilegedSupervisor {
-  const proc = startEntry('supervisor/main.ts', { HOME: home, NODE_COMPILE_CACHE: path.join(home, 'compile-cache'), ...env }, { uid, gid });
+  const proc = startEntry('supervisor/main.ts', { HOME: home, NODE_COMPILE_CACHE: path.join(home, 'compile-cache'), RUNTIME_DIRECTORY: path.join(home, 'run'), ...env }, { uid, gid });
   const workerPids = () => {
     const pids = new Set(proc.lines.flatMap((l) => ('handle' in l && typeof l.pid === 'number' && l.pid !== proc.pid ? [l.pid] : [])));
     for (const pid of pids) rememberWorker(pid);
