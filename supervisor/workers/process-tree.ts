@@ -51,6 +51,7 @@ export function rssBytes(pid: number): number | null {
 /** SIGKILL to each pid and to each one's process group (Chrome runs in a group of its own). */
 export function killAll(pids: Iterable<number>): void {
   for (const pid of pids) {
+    if (!isProcessId(pid)) continue;
     for (const target of [-pid, pid]) {
       try {
         process.kill(target, 'SIGKILL');
@@ -59,4 +60,9 @@ export function killAll(pids: Iterable<number>): void {
       }
     }
   }
+}
+
+/** A pid that names one process: 0, -1 and negative numbers name groups or every process, 1 is init. */
+export function isProcessId(pid: number): boolean {
+  return Number.isInteger(pid) && pid > 1;
 }

@@ -10,6 +10,7 @@ import { SpareWorkers } from './spare-workers.ts';
 import type { Logger } from '../../shared/runtime/logger.ts';
 import type { Linked, WorkerLinks } from './worker-links.ts';
 import { processStartTime } from './worker-records.ts';
+import { isProcessId } from './process-tree.ts';
 import type { WorkerSpec } from './worker-spec.ts';
 
 export { processEventOf, type Exit, type ProcessEvent, type ProcessHooks, type RunningProcess } from './linked-process.ts';
@@ -108,17 +109,25 @@ export class SpawnedProcess extends LinkedProcess {
     super(child.pid ?? -1, hooks);
     this.#child = child;
     this.exited = new Promise<Exit>((resolve) => {
-      child.once('exit', (code: number | null, signal: string | null) => {
-        this.#exit = { code, signal };
+      const ended = (exit: Exit) => {
+        if (this.#exit) return;
+        this.#exit = exit;
         this.killBrowser();
-        resolve(this.#exit);
+        resolve(exit);
+      };
+      child.once('exit', (code: number | null, signal: string | null) => ended({ code, signal }));
+      // A spawn that failed (too many processes or open files) has no pid and never exits: it ends here, so
+      // that the lifecycle counts it as a start that failed, and nothing ever signals pid -1 (every process).
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        if (child.pid !== undefined) return; // a failed IPC send: the exit, if any, follows
+        hooks.onEvent({ kind: 'fatal', code: 'spawn_failed', message: `the worker's process could not be started (${error.code ?? error.message})` });
+        ended({ code: null, signal: null });
       });
     });
     child.on('message', (message: unknown) => {
       if (isWorkerMessage(message)) hooks.onEvent(processEventOf(message));
       else if ((message as { type?: unknown })?.type === 'log' && typeof (message as { line?: unknown }).line === 'string') hooks.onLine((message as { line: string }).line);
     });
-    child.on('error', () => {}); // spawn errors surface as an exit
   }
 
   /** Becomes the process `child` runs (just spawned, or a spare), and tells it what it is for. */
@@ -137,7 +146,7 @@ export class SpawnedProcess extends LinkedProcess {
     return this.stopWithin(graceMs, () => {
       if (this.#child.connected) this.#child.send({ type: 'shutdown' }, () => {});
       try {
-        process.kill(this.pid, 'SIGTERM');
+        if (isProcessId(this.pid)) process.kill(this.pid, 'SIGTERM');
       } catch {
         // already exiting
       }
@@ -168,6 +177,6 @@ function launchWorker(env: Record<string, string>): ChildProcess {
     // a service manager that stops the supervisor alone leaves the workers to the next one.
     detached: true,
   });
-  child.on('error', () => {}); // a failed spawn surfaces as an exit
+  child.on('error', () => {}); // a failed spawn ends the SpawnedProcess around it (or is dropped as a spare)
   return child;
 }
