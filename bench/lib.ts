@@ -87,12 +87,15 @@ export async function startSupervisor(profiles: string[], env: Record<string, st
   };
 }
 
+/** The environment of a worker started as the supervisor starts one: its compile cache, and `env`. */
+export function supervisedWorkerEnv(env: Record<string, string>): Record<string, string> {
+  const cache = compileCacheDir();
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(cache ? { NODE_COMPILE_CACHE: cache } : {}), LOG_LEVEL: 'warn', ...env };
+}
+
 /** A compiled worker process started as the supervisor starts one: its preload first, its compile cache. */
 export function startWorkerProcess(env: Record<string, string>): Started {
-  return startProcess(process.execPath, supervisedWorkerArgs(), {
-    cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_COMPILE_CACHE: compileCacheDir() ?? '', LOG_LEVEL: 'warn', ...env },
-  });
+  return startProcess(process.execPath, supervisedWorkerArgs(), { cwd: PROJECT_ROOT, env: supervisedWorkerEnv(env) });
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });

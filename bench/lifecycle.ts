@@ -1,9 +1,8 @@
 import { execa } from 'execa';
 import { PROJECT_ROOT } from '../shared/profiles/paths.ts';
-import { compileCacheDir } from '../supervisor/workers/runtime-dir.ts';
 import { supervisedWorkerArgs } from '../test/helpers/processes.ts';
 import { spareWorkerOf } from '../test/helpers/process-table.ts';
-import { makeConfigDir, freePort, getJson, load, mb, median, memoryOf, startSupervisor, waitFor, wrk, type Row, type Size } from './lib.ts';
+import { makeConfigDir, freePort, getJson, load, mb, median, memoryOf, startSupervisor, supervisedWorkerEnv, waitFor, wrk, type Row, type Size } from './lib.ts';
 
 const handles = (n: number) => Array.from({ length: n }, (_, i) => `p${String(i + 1).padStart(2, '0')}`);
 /** A worker gives memory back once it has been quiet this long (worker/memory-trim.ts), plus a margin. */
@@ -33,7 +32,8 @@ async function workerStart(full: boolean): Promise<Row[]> {
       const t0 = performance.now();
       const child = execa(process.execPath, supervisedWorkerArgs(), {
         cwd: PROJECT_ROOT,
-        env: { TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: 'start', LOG_LEVEL: 'warn', NODE_COMPILE_CACHE: compileCacheDir() ?? '' },
+        env: supervisedWorkerEnv({ TAT_CONFIG_DIR: config.dir, PORT: String(port), BLAZE_PROFILE: 'start' }),
+        extendEnv: false,
         ipc: true,
         serialization: 'json',
         stdin: 'ignore',

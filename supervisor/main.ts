@@ -80,6 +80,13 @@ const records = new WorkerRecords(workerRecordsDir(runtime));
 // Proves to the workers that a request came through this supervisor (README, "Letting colleagues in").
 const internalSecret = requestSecret(runtime);
 const forWorkers = settingsForWorkers(settings);
+/** Node's compile cache for the workers: the operator's NODE_COMPILE_CACHE, or the one the `npm start`
+ *  launcher turned on (it sets the variable), else this user's private one. */
+function compileCache(): { NODE_COMPILE_CACHE?: string } {
+  const dir = process.env.NODE_COMPILE_CACHE ?? compileCacheDir();
+  return dir ? { NODE_COMPILE_CACHE: dir } : {};
+}
+
 const { spawn, spares } = processSpawner({
   runtime,
   env: {
@@ -157,13 +164,6 @@ const limits = new ConnectionLimits({ bodyTimeoutMs: settings.BODY_TIMEOUT_MS, m
 const server = createSupervisorServer({ supervisor, app, gate: proxyGate, hostAllowed: hostCheck(settings), pages, limits });
 
 let discovery: Discovery | null = null;
-/** Node's compile cache for the workers: the operator's NODE_COMPILE_CACHE, or the one the `npm start`
- *  launcher turned on (it sets the variable), else this user's private one. */
-function compileCache(): { NODE_COMPILE_CACHE?: string } {
-  const dir = process.env.NODE_COMPILE_CACHE ?? compileCacheDir();
-  return dir ? { NODE_COMPILE_CACHE: dir } : {};
-}
-
 /** The whole system stops: stops watching, then stops accepting and every worker in parallel; nothing is
  *  left for a next supervisor. */
 async function stopEverything(): Promise<void> {
