@@ -62,10 +62,12 @@ export async function run(size: Size): Promise<Row[]> {
     if (nginx) rows.push({ figure: 'supervisor ÷ nginx', value: (m('supervisor') / m('nginx')).toFixed(2), target: '(reference)', met: null });
 
     // Added latency: one connection, interleaved rounds, wrk's own percentiles.
-    const p50 = { direct: [] as number[], supervisor: [] as number[], bare: [] as number[] };
-    const p99 = { direct: [] as number[], supervisor: [] as number[], bare: [] as number[] };
+    // nginx beside them: what the cheapest proxy adds on this machine (its hops, not its code).
+    const p50 = { direct: [] as number[], supervisor: [] as number[], bare: [] as number[], nginx: [] as number[] };
+    const p99 = { direct: [] as number[], supervisor: [] as number[], bare: [] as number[], nginx: [] as number[] };
+    const latencyTargets = [['direct', direct], ['supervisor', through], ['bare', `${bare.url}/p/${HANDLE}/healthz`], ...(nginx ? [['nginx', `${nginx.url}/healthz`]] : [])] as [keyof typeof p50, string][];
     for (let round = 0; round < rounds; round++) {
-      for (const [name, url] of [['direct', direct], ['supervisor', through], ['bare', `${bare.url}/p/${HANDLE}/healthz`]] as const) {
+      for (const [name, url] of latencyTargets) {
         const result = await wrk(url, { connections: 1, seconds: full ? 4 : 1 });
         p50[name].push(result.p50);
         p99[name].push(result.p99);
@@ -76,6 +78,7 @@ export async function run(size: Size): Promise<Row[]> {
     rows.push({ figure: 'latency supervisor p50 / p99 (µs, 1 conn)', value: `${median(p50.supervisor).toFixed(0)} / ${median(p99.supervisor).toFixed(0)}`, target: '', met: null });
     rows.push({ figure: 'added latency p50 (µs)', value: added50.toFixed(0), target: '≤ 120', met: added50 <= 120, note: `p99 added ${(median(p99.supervisor) - median(p99.direct)).toFixed(0)} µs` });
     rows.push({ figure: 'added latency p50 of the bare undici proxy (µs)', value: (median(p50.bare) - median(p50.direct)).toFixed(0), target: '(reference)', met: null });
+    if (nginx) rows.push({ figure: 'added latency p50 of nginx (µs)', value: (median(p50.nginx) - median(p50.direct)).toFixed(0), target: '(reference)', met: null });
 
     rows.push(...(await upload(sup.url, worker.direct_url, sup.config.file('downloads', HANDLE), full)));
     return rows;

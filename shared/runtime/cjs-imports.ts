@@ -31,5 +31,12 @@ export const onDemand = {
   parseurl: (): typeof import('parseurl') => require('parseurl'),
   pinoPretty: (): typeof import('pino-pretty') => require('pino-pretty'),
   promClient: (): typeof import('prom-client') => require('prom-client'),
-  undici: (): typeof import('undici') => require('undici'),
+  /** undici's Pool and Client from their own modules. Its index also loads fetch, WebSocket, EventSource,
+   *  its caches and its mocks, and adds its request/stream API to every dispatcher: ~60 ms of CPU at each
+   *  supervisor start, for a proxy that only calls `dispatch` (docs/benchmarks.md). A unit test holds these to
+   *  be the very classes the index exports, so an undici that moves them fails there, not in production. */
+  undiciDispatchers: (): Pick<typeof import('undici'), 'Pool' | 'Client'> => ({
+    Pool: require('undici/lib/dispatcher/pool.js'),
+    Client: require('undici/lib/dispatcher/client.js'),
+  }),
 };

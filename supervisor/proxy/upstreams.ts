@@ -2,7 +2,7 @@ import type { Client, Pool } from 'undici';
 import { onDemand } from '../../shared/runtime/cjs-imports.ts';
 import type { UpstreamTarget } from './admission.ts';
 
-const undici = onDemand.undici();
+const undici = onDemand.undiciDispatchers();
 
 /** The connections to the workers: one undici `Pool` per worker process (keep-alive, over its Unix
  *  socket), owned by the proxy side. A new process of a worker gets a new pool; the old one closes once its
