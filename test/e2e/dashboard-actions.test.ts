@@ -1,10 +1,12 @@
 // The dashboard's rows and actions: "Make current" moves the ★, Restart
 // shows the recycle and ends with a new pid, an errored worker shows its reason, and a row's busy button
-// stays disabled and its error stays visible across the dashboard's periodic re-render.
+// stays disabled and its error stays visible across the dashboard's periodic re-render; a row whose uptime and
+// memory alone moved is not rebuilt.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { lastPort } from '../helpers/ports.ts';
+import { waitFor } from '../helpers/processes.ts';
 import { freeze, startSupervisor } from '../helpers/supervisor.ts';
 import { isVisible, launchBrowser, textOf, waitForText } from '../helpers/e2e.ts';
 
@@ -124,6 +126,28 @@ test('dashboard: make current, restart through recycling, errored reason, busy r
     assert.equal(Number(await textOf(page, `${row('alpha')} td[data-label="PID"]`)), after.pid);
     await page.waitForFunction((sel: string) => !(globalThis as any).document.querySelector(sel).disabled, { polling: 50, timeout: 3000 }, `${row('alpha')} button[data-action="restart"]`);
     assert.equal(await textOf(page, `${row('alpha')} .actions .error`), '');
+  });
+
+  await t.test('a row whose uptime and memory alone moved is kept: a button is never replaced under a click', async () => {
+    await page.waitForSelector(`${row('beta')}[data-state="ready"]`);
+    const button = `${row('beta')} button[data-action="restart"]`;
+    await page.$eval(button, (b) => ((b as any).__kept = true));
+    const memory = () => textOf(page, `${row('beta')} td[data-label="Memory"]`);
+    const before = await memory();
+    assert.match(before, /^\d+ (MB|kB)$/);
+    // Traffic moves beta's memory; each restart of alpha has the supervisor send every row again.
+    await waitFor(
+      "beta's memory to show another figure",
+      async () => {
+        await Promise.all(Array.from({ length: 200 }, () => sup.get('/p/beta/api/profiles')));
+        assert.equal((await sup.post('/supervisor/api/workers/alpha/restart', undefined, { authorization: `Bearer ${token}` })).status, 200);
+        await page.waitForSelector(`${row('alpha')}[data-state="ready"]`, { timeout: 15_000 });
+        return (await memory()) !== before;
+      },
+      60_000,
+    );
+    assert.ok(await page.$eval(button, (b) => (b as any).__kept === true), "beta's row, and its button, are the elements shown before");
+    assert.match(await textOf(page, `${row('beta')} td[data-label="Up"]`), /^\d+(s|m)/, 'the uptime is shown');
   });
 
   assert.deepEqual(chrome.pageErrors, []);

@@ -62,10 +62,9 @@ const isCurrent = (w) => (ownCurrent() ? w.handle !== null && w.handle === me.cu
 /** A start, stop or backoff under way: its stage, how long so far, and the most it takes. */
 function stageNote(w) {
   if (!w.stage || !['starting', 'draining', 'backoff'].includes(w.state)) return null;
-  const now = Date.now() + clockSkew;
   return el('p', { class: 'work', 'data-testid': 'stage', 'data-stage': w.stage.text },
     el('span', { class: 'stage' }, w.stage.text),
-    el('span', { class: 'elapsed', 'data-since': w.stage.started_at, 'data-limit': w.stage.limit_ms }, elapsedText(w.stage.started_at, w.stage.limit_ms, now)));
+    el('span', { class: 'elapsed', 'data-since': w.stage.started_at, 'data-limit': w.stage.limit_ms }));
 }
 
 function row(w) {
@@ -115,9 +114,9 @@ function row(w) {
     el('td', { 'data-label': 'State' }, el('span', { class: `badge state-${state}`, 'data-testid': 'state' }, state),
       w.version === 'older' ? el('span', { class: 'badge older', 'data-testid': 'older', title: 'Started by an earlier supervisor with another build or other settings' }, ' older version') : null),
     el('td', { 'data-label': 'PID' }, w.pid ?? ''),
-    el('td', { 'data-label': 'Up', 'data-since': w.started_at ? Date.parse(w.started_at) : null }, duration(w.started_at ? Date.now() + clockSkew - Date.parse(w.started_at) : null)),
+    el('td', { 'data-label': 'Up', 'data-since': w.started_at ? Date.parse(w.started_at) : null }),
     el('td', { 'data-label': 'Restarts' }, String(w.restarts)),
-    el('td', { 'data-label': 'Memory' }, bytes(w.rss_bytes)),
+    el('td', { 'data-label': 'Memory' }),
     // Only while its process runs: otherwise the port may belong to another program.
     el('td', { 'data-label': 'Direct URL' }, w.direct_url && w.pid ? el('a', { href: w.direct_url }, w.direct_url.replace(/\/$/, '')) : ''),
     el('td', { class: 'actions', 'data-label': 'Actions' }, actions, err));
@@ -174,9 +173,25 @@ async function loadLogs(handles) {
 
 let lastData = null;
 let clockSkew = 0;
+/** Uptimes and the elapsed times of stages under way, from the times their elements carry. */
+function showElapsed() {
+  const now = Date.now() + clockSkew;
+  for (const cell of tbody.querySelectorAll('td[data-label="Up"]')) if (cell instanceof HTMLElement) cell.textContent = cell.dataset.since ? duration(now - Number(cell.dataset.since)) : duration(null);
+  for (const span of tbody.querySelectorAll('.elapsed[data-since]')) if (span instanceof HTMLElement) span.textContent = elapsedText(Number(span.dataset.since), Number(span.dataset.limit), now);
+}
+
 function render() {
   if (!lastData) return;
+  // The texts that move on their own (uptimes, elapsed times, memory) are blanked before the rows are
+  // compared and written after: a row, and a button under a person's click, is rebuilt only when something
+  // else of it changed.
+  for (const node of tbody.querySelectorAll('[data-since], td[data-label="Memory"]')) node.textContent = '';
   patch(tbody, lastData.workers.flatMap((w) => [row(w), problemRow(w)]).filter(Boolean));
+  for (const w of lastData.workers) {
+    const cell = tbody.querySelector(`tr[data-handle="${CSS.escape(w.handle ?? '(setup)')}"] td[data-label="Memory"]`);
+    if (cell) cell.textContent = bytes(w.rss_bytes);
+  }
+  showElapsed();
   const older = lastData.workers.filter((w) => w.version === 'older').length;
   byId('upgrade-banner').hidden = older === 0;
   byId('upgrade-text').textContent = `${older} worker${older === 1 ? '' : 's'} still run${older === 1 ? 's' : ''} an older version (started before this supervisor's upgrade or settings change). Moving restarts each one, one at a time, once its work has ended; its work comes back by itself.`;
@@ -269,8 +284,4 @@ followEvents('/supervisor/api/events', {
 });
 // Uptimes and the elapsed times of stages under way move on between events: only those texts change, so
 // that a button is never replaced under a person's click.
-setInterval(() => {
-  const now = Date.now() + clockSkew;
-  for (const cell of tbody.querySelectorAll('td[data-label="Up"][data-since]')) if (cell instanceof HTMLElement) cell.textContent = duration(now - Number(cell.dataset.since));
-  for (const span of tbody.querySelectorAll('.elapsed[data-since]')) if (span instanceof HTMLElement) span.textContent = elapsedText(Number(span.dataset.since), Number(span.dataset.limit), now);
-}, 500);
+setInterval(showElapsed, 500);
