@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** What the build reads: a change to any of these makes dist/ stale. */
+/** What the build reads: a change to any of these makes dist/ stale. zod is linked into the entries
+ *  (scripts/link.mjs): another version of it installed is a change too. */
 const SOURCE_DIRS = ['shared', 'worker', 'supervisor'];
-const SOURCE_FILES = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
+const SOURCE_FILES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/link.mjs', 'node_modules/zod/package.json'];
 export const STATE_FILE = path.join('dist', 'build-state.json');
 
 /** Each source file the build reads, in a fixed order. @param {string} root

@@ -6,7 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { buildState } from './build-state.mjs';
 import { ROOT, build } from './build.mjs';
 
-const ENTRIES = { supervisor: 'supervisor/main.js', worker: 'worker/main.js', user: 'supervisor/access/users-cli.js', stop: 'supervisor/stop-cli.js' };
+// The supervisor and the worker run linked (dist/linked/, scripts/link.mjs); the two small commands as tsc
+// compiled them.
+const ENTRIES = { supervisor: 'linked/supervisor/main.js', worker: 'linked/worker/main.js', user: 'supervisor/access/users-cli.js', stop: 'supervisor/stop-cli.js' };
 const entry = process.argv[2];
 if (!Object.hasOwn(ENTRIES, entry)) {
   process.stderr.write(`usage: node scripts/start.mjs ${Object.keys(ENTRIES).join('|')}\n`);
@@ -36,5 +38,6 @@ if (!process.env.NODE_COMPILE_CACHE) {
     process.env.NODE_COMPILE_CACHE = dir;
   }
 }
-await load('shared/runtime/zod-english-only.js'); // before any module imports zod: see the file
+// Before any module imports zod (see the file); a linked entry has zod's English locale linked in.
+if (!ENTRIES[entry].startsWith('linked/')) await load('shared/runtime/zod-english-only.js');
 await load(ENTRIES[entry]);

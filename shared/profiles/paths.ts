@@ -15,9 +15,10 @@ export function projectModule(name: string, compiled = RUNS_COMPILED): string {
   return compiled ? path.join(PROJECT_ROOT, 'dist', `${name}.js`) : path.join(PROJECT_ROOT, `${name}.ts`);
 }
 
-/** The file that starts a process. */
+/** The file that starts a process: compiled, its entry linked with its modules (`dist/linked/`, written by
+ *  scripts/link.mjs), else the source. */
 export function entryPoint(which: 'supervisor' | 'worker', compiled = RUNS_COMPILED): string {
-  return projectModule(`${which}/main`, compiled);
+  return compiled ? path.join(PROJECT_ROOT, 'dist', 'linked', which, 'main.js') : path.join(PROJECT_ROOT, which, 'main.ts');
 }
 
 /** `TAT_CONFIG_DIR` or `<project>/config`. */

@@ -1,8 +1,10 @@
-// Preloaded into every worker (`--import`) and by the `npm start` launcher, before any module of the process
-// loads: zod's entry points import all 64 of its locales (for its `locales` namespace), while our processes
-// only ever speak English, the locale zod configures by itself. Loading the other 63 cost each start ~28 ms of
-// CPU (a tenth of it) and ~3 MB (docs/benchmarks.md). A process started without this file loads them all and
-// works the same; nothing here may use `z.locales` beyond `en` (a unit test holds the sources to that).
+// Preloaded into what runs unlinked (a worker started from the sources takes it with `--import`; the `npm start`
+// launcher imports it before `npm run user` and `npm run stop`), before any module of the process loads: zod's
+// entry points import all 64 of its locales (for its `locales` namespace), while our processes only ever speak
+// English, the locale zod configures by itself. Loading the other 63 cost each start ~28 ms of CPU (a tenth of
+// it) and ~3 MB (docs/benchmarks.md). The linked supervisor and worker have the same done when they are linked
+// (scripts/link.mjs). A process started without either loads them all and works the same; nothing here may use
+// `z.locales` beyond `en` (a test holds the sources to that).
 import module from 'node:module';
 
 /** zod's modules that import the namespace of every locale. */

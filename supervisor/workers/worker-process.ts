@@ -15,12 +15,14 @@ import type { WorkerSpec } from './worker-spec.ts';
 
 export { processEventOf, type Exit, type ProcessEvent, type ProcessHooks, type RunningProcess } from './linked-process.ts';
 
-/** Node's arguments for a worker: zod's English-only preload (`--import`, before the worker's own modules: see
- *  the file), then the worker's entry; compiled when the supervisor runs compiled (or `compiled` is asked
- *  for: the bench starts workers this way too). Logged stack traces name the .ts files
- *  (`shared/runtime/source-mapped-stack.ts`), without `--enable-source-maps` and its cost at start. */
+/** Node's arguments for a worker: compiled when the supervisor runs compiled (or `compiled` is asked for: the
+ *  bench starts workers this way too), the worker's linked entry, zod's English locale linked in; from the
+ *  sources, zod's English-only preload (`--import`, before the worker's own modules: see the file) first.
+ *  Logged stack traces name the .ts files (`shared/runtime/source-mapped-stack.ts`), without
+ *  `--enable-source-maps` and its cost at start. */
 export function workerArgs(compiled = RUNS_COMPILED): string[] {
-  return ['--import', pathToFileURL(projectModule('shared/runtime/zod-english-only', compiled)).href, entryPoint('worker', compiled)];
+  if (compiled) return [entryPoint('worker', true)];
+  return ['--import', pathToFileURL(projectModule('shared/runtime/zod-english-only', false)).href, entryPoint('worker', false)];
 }
 
 /** A process just spawned, for whoever keeps records of them: what the next supervisor needs to find it. */

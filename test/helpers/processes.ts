@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { once } from 'node:events';
-import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
+import { PROJECT_ROOT, entryPoint } from '../../shared/profiles/paths.ts';
 import { buildState } from '../../scripts/build-state.mjs';
 import { WorkerRecords, isSameProcess } from '../../supervisor/workers/worker-records.ts';
 import { runtimeDirsOf, workerRecordsDir } from '../../supervisor/workers/runtime-dir.ts';
@@ -160,15 +159,15 @@ export const SUPERVISOR_COMMAND = /supervisor\/main\.(ts|js)|scripts\/start\.mjs
 export const WORKER_COMMAND = /worker\/main\.(ts|js)|scripts\/start\.mjs.worker/;
 
 let builtChecked = false;
-/** The node arguments that run an entry point the way `npm start` does: the compiled JavaScript in dist/,
- *  so that the suites test the code that runs. Refuses a build older than the sources. */
+/** The node arguments that run an entry point the way `npm start` does: the compiled JavaScript, linked
+ *  (dist/linked/), so that the suites test the code that runs. Refuses a build older than the sources. */
 export function entryArgs(entry: 'supervisor/main.ts' | 'worker/main.ts'): string[] {
   if (!builtChecked) {
     const state = buildState(PROJECT_ROOT);
     if (!state.fresh) throw new Error(`${state.reason}: run "npm run build" first (npm test does)`);
     builtChecked = true;
   }
-  return [path.join(PROJECT_ROOT, 'dist', entry.replace(/\.ts$/, '.js'))];
+  return [entryPoint(entry === 'supervisor/main.ts' ? 'supervisor' : 'worker', true)];
 }
 
 /** The node arguments of a compiled worker started the way the supervisor starts one (its preload first). */

@@ -1,15 +1,17 @@
-// What runs is the JavaScript compiled into dist/ (README, "Running it for real"): never stale — a compiled
-// worker refuses to start when a source changed after its build, and `npm start`'s launcher builds first —
-// and its logged stack traces name the .ts files. Stale builds are made in a copy of the
+// What runs is the JavaScript compiled into dist/ and linked into one entry per process (README, "Running it
+// for real"): never stale — a compiled worker refuses to start when a source changed after its build, and
+// `npm start`'s launcher builds first — and its logged stack traces name the .ts files. Stale builds are made in a copy of the
 // project, never in this one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../../shared/profiles/paths.ts';
+import { sourceMappedStackIn } from '../../shared/runtime/source-mapped-stack.ts';
 import { makeConfigDir } from '../helpers/config-dir.ts';
 import { killWorkers, startProcess, waitFor } from '../helpers/processes.ts';
 import { freePortRange } from '../helpers/ports.ts';
@@ -42,7 +44,7 @@ test('a compiled worker refuses a build its sources changed after; the npm start
   const env = { TAT_CONFIG_DIR: config.dir, BLAZE_PROFILE: 'nick.tat', LOG_LEVEL: 'info' };
 
   // The copy's build is current: its worker starts.
-  const fresh = run(copy.root, ['dist/worker/main.js'], { ...env, PORT: String(await freePortRange(1)) });
+  const fresh = run(copy.root, ['dist/linked/worker/main.js'], { ...env, PORT: String(await freePortRange(1)) });
   t.after(() => fresh.kill());
   await waitFor('the worker of a fresh build to listen', () => fresh.output().includes('listening on'), 15_000);
   fresh.child.kill('SIGTERM');
@@ -50,7 +52,7 @@ test('a compiled worker refuses a build its sources changed after; the npm start
 
   // A source edited after the build: a supervised worker says why and exits 78.
   await fs.appendFile(path.join(copy.root, 'worker', 'app.ts'), '// edited after the build\n');
-  const stale = run(copy.root, ['dist/worker/main.js'], { ...env, PORT: String(await freePortRange(1)) }, true);
+  const stale = run(copy.root, ['dist/linked/worker/main.js'], { ...env, PORT: String(await freePortRange(1)) }, true);
   assert.equal(await stale.exit, 78, stale.output());
   assert.match(stale.output(), /worker cannot start: the sources changed since the last build: run "npm run build"/);
   assert.deepEqual(stale.messages.map((m) => [m.type, m.code]), [['fatal', 'stale_build']]);
@@ -87,20 +89,28 @@ test('logged stack traces of the compiled code name the .ts sources, without --e
   assert.equal(at.exec(flagged.stderr)?.[1], at.exec(logged)?.[1]);
 });
 
-test('the supervisor and its workers run the compiled code', async (t) => {
+test('the supervisor and its workers run the compiled code, each entry linked with its modules', async (t) => {
   const sup = await startSupervisor({ profiles: ['a'] });
   t.after(() => sup.cleanup());
   const a = (await sup.worker('a'))!;
-  const cmdline = (await fs.readFile(`/proc/${a.pid}/cmdline`, 'utf8')).split('\0');
-  assert.ok(cmdline.includes(path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')), cmdline.join(' '));
-  // Source maps are applied when an error is logged, not indexed at every start (docs/benchmarks.md).
-  assert.ok(!cmdline.includes('--enable-source-maps'), cmdline.join(' '));
-  // zod's English locale only (shared/runtime/zod-english-only.ts), loaded before the worker's modules.
-  const preload = cmdline.indexOf('--import');
-  assert.equal(cmdline[preload + 1], pathToFileURL(path.join(PROJECT_ROOT, 'dist', 'shared', 'runtime', 'zod-english-only.js')).href, cmdline.join(' '));
-  assert.ok(preload < cmdline.indexOf(path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')));
+  const linked = (entry: string) => path.join(PROJECT_ROOT, 'dist', 'linked', entry, 'main.js');
+  const cmdline = (await fs.readFile(`/proc/${a.pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+  assert.deepEqual(cmdline.slice(1), [linked('worker')], 'the linked entry (zod\'s English locale linked in: no preload), without --enable-source-maps');
   const own = (await fs.readFile(`/proc/${sup.proc.pid}/cmdline`, 'utf8')).split('\0');
-  assert.ok(own.includes(path.join(PROJECT_ROOT, 'dist', 'supervisor', 'main.js')), own.join(' '));
+  assert.ok(own.includes(linked('supervisor')), own.join(' '));
+});
+
+test('logged stack traces of the linked code name the .ts sources', () => {
+  // A frame in the linked supervisor, where start-gate.ts's class is declared, maps back to that line.
+  const file = path.join(PROJECT_ROOT, 'dist', 'linked', 'supervisor', 'main.js');
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const row = lines.findIndex((line) => /^var StartGate = class \{|^class StartGate \{/.test(line));
+  assert.ok(row >= 0, 'StartGate is linked into the supervisor');
+  const stack = `Error: x\n    at new StartGate (${pathToFileURL(file).href}:${row + 1}:1)`;
+  const source = path.join(PROJECT_ROOT, 'supervisor', 'workers', 'start-gate.ts');
+  const declared = readFileSync(source, 'utf8').split('\n').findIndex((line) => line.startsWith('export class StartGate'));
+  const mapped = sourceMappedStackIn(path.join(PROJECT_ROOT, 'dist'), stack);
+  assert.equal(/\((.+):(\d+):\d+\)$/.exec(mapped)?.slice(1).join(':'), `${source}:${declared + 1}`, mapped);
 });
 
 test("the npm start launcher and the workers share Node's compile cache, in the user's private runtime folder", async (t) => {

@@ -1,5 +1,6 @@
-// Every worker (and whatever `npm start` starts) preloads shared/runtime/zod-english-only.ts: zod loads its
-// English locale only, and answers exactly as before.
+// zod's English locale only, in every process: linked in (scripts/link.mjs) for the supervisor and the
+// workers, preloaded (shared/runtime/zod-english-only.ts) for whatever runs unlinked; it answers exactly as
+// with all of them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -28,6 +29,19 @@ test('with the preload zod has its English locale only, and says the same as wit
   assert.deepEqual(english.locales, ['en']);
   assert.deepEqual({ ...english, locales: null }, { ...all, locales: null });
   assert.match(english.message, /expected number, received string/);
+});
+
+test('the linked supervisor and worker carry zod with its English locale only', () => {
+  for (const entry of ['supervisor', 'worker']) {
+    const dir = path.join(PROJECT_ROOT, 'dist', 'linked', entry);
+    const sources = fs
+      .readdirSync(dir)
+      .filter((file) => file.endsWith('.js.map'))
+      .flatMap((file) => (JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')).sources as string[]).map((source) => path.resolve(dir, source)));
+    assert.ok(sources.some((s) => s.includes(`${path.sep}zod${path.sep}v4${path.sep}core${path.sep}`)), `${entry}: zod is linked in`);
+    const locales = sources.filter((s) => s.includes(`${path.sep}zod${path.sep}v4${path.sep}locales${path.sep}`)).map((s) => path.basename(s));
+    assert.deepEqual([...new Set(locales)], ['en.js'], `${entry}: the locales linked in`);
+  }
 });
 
 test('no source uses a zod locale but English (the preload leaves no other)', () => {

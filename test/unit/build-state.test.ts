@@ -14,6 +14,10 @@ function tree(t: { after(fn: () => void): void }): string {
   fs.writeFileSync(path.join(root, 'shared', 'a.ts'), 'export const a = 1;\n');
   fs.writeFileSync(path.join(root, 'worker', 'b.ts'), 'export const b = 2;\n');
   fs.writeFileSync(path.join(root, 'package.json'), '{}\n');
+  fs.mkdirSync(path.join(root, 'scripts'));
+  fs.writeFileSync(path.join(root, 'scripts', 'link.mjs'), '// links\n');
+  fs.mkdirSync(path.join(root, 'node_modules', 'zod'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'node_modules', 'zod', 'package.json'), '{"version":"4.6.7"}\n');
   return root;
 }
 
@@ -57,6 +61,8 @@ test('an edit, a new file, a removed file or a changed package.json makes the bu
     ['new file', (root) => fs.writeFileSync(path.join(root, 'supervisor', 'c.ts'), '')],
     ['removed file', (root) => fs.rmSync(path.join(root, 'worker', 'b.ts'))],
     ['package.json', (root) => fs.writeFileSync(path.join(root, 'package.json'), '{"type":"module"}\n')],
+    ['the link step', (root) => fs.writeFileSync(path.join(root, 'scripts', 'link.mjs'), '// changed\n')],
+    ['another zod installed', (root) => fs.writeFileSync(path.join(root, 'node_modules', 'zod', 'package.json'), '{"version":"4.9.0"}\n')],
   ];
   for (const [name, change] of changes) {
     const root = tree(t);
