@@ -135,7 +135,7 @@ async function perStart(full: boolean): Promise<Row[]> {
   } finally {
     await config.remove();
   }
-  return [{ figure: 'one worker start, spawn → answers: wall / CPU (ms)', value: `${median(wall).toFixed(0)} / ${median(cpu).toFixed(0)}`, target: '', met: null, note: `median of ${wall.length}; a worker alone, started as the supervisor starts one (its preload, its compile cache)` }];
+  return [{ figure: 'one worker start, spawn → answers: wall / CPU (ms)', value: `${median(wall).toFixed(0)} / ${median(cpu).toFixed(0)}`, target: '', met: null, note: `median of ${wall.length}; a worker alone, started as the supervisor starts one (its linked entry, its compile cache)` }];
 }
 
 /** CPU profiles of each hot path: what the time goes to. Profiling slows what it measures; these are shares. */

@@ -93,7 +93,7 @@ export function supervisedWorkerEnv(env: Record<string, string>): Record<string,
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(cache ? { NODE_COMPILE_CACHE: cache } : {}), LOG_LEVEL: 'warn', ...env };
 }
 
-/** A compiled worker process started as the supervisor starts one: its preload first, its compile cache. */
+/** A compiled worker process started as the supervisor starts one: its linked entry, its compile cache. */
 export function startWorkerProcess(env: Record<string, string>): Started {
   return startProcess(process.execPath, supervisedWorkerArgs(), { cwd: PROJECT_ROOT, env: supervisedWorkerEnv(env) });
 }

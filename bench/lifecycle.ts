@@ -22,7 +22,7 @@ export async function run(size: Size): Promise<Row[]> {
   return [...(await workerStart(full)), ...(await coldStartAndMemory(full)), ...(await idleStop(full)), ...(await switchRecycleHeal(full))];
 }
 
-/** Spawn to `ready`, the way the supervisor spawns: the compiled worker and its preload, its compile cache, IPC. */
+/** Spawn to `ready`, the way the supervisor spawns: the worker's linked entry, its compile cache, IPC. */
 async function workerStart(full: boolean): Promise<Row[]> {
   const config = await makeConfigDir({ profiles: ['start'] });
   const times: number[] = [];

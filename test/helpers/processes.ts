@@ -170,7 +170,7 @@ export function entryArgs(entry: 'supervisor/main.ts' | 'worker/main.ts'): strin
   return [entryPoint(entry === 'supervisor/main.ts' ? 'supervisor' : 'worker', true)];
 }
 
-/** The node arguments of a compiled worker started the way the supervisor starts one (its preload first). */
+/** The node arguments of a compiled worker started the way the supervisor starts one (its linked entry). */
 export function supervisedWorkerArgs(): string[] {
   entryArgs('worker/main.ts'); // the build check
   return workerArgs(true);
