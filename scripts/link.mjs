@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The processes whose entry is linked: what `npm start` runs and what the supervisor spawns. */
-export const LINKED_ENTRIES = ['supervisor', 'worker'];
+const LINKED_ENTRIES = ['supervisor', 'worker'];
 /** The packages linked in: ES modules, many files each. */
 const LINKED_PACKAGES = ['zod'];
 
