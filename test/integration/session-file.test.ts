@@ -1,6 +1,7 @@
 // The file session backend: sessions/session_{h}.json, atomic, 0600, survives a worker restart; a corrupt
-// file is moved aside (kept) and named in the log; stale flags are reset at start; a failed write is never
-// reported as saved. The files are listed in docs/architecture.md, "Files under the config dir".
+// file is moved aside (kept) and named in the log; stale flags are reset at start, and nothing is written when
+// nothing changed; a failed write is never reported as saved. The files are listed in docs/architecture.md,
+// "Files under the config dir".
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -84,6 +85,31 @@ test('values survive a worker restart; the file is sessions/session_<h>.json, 06
   await stop(second.w);
   const third = await worker(c);
   assert.deepEqual((await third.api.get('/api/session')).body.keys, []);
+});
+
+test('nothing to change, nothing written: a start with no stale flag and a delete of a missing key leave the file as it is', async () => {
+  const c = await config();
+  await c.writeJson('sessions/session_nick.tat.json', { who: 'nick' });
+  const file = c.file('sessions', 'session_nick.tat.json');
+  // Every write replaces the file (a new one renamed over it). A hard link keeps the file seen last, so its
+  // inode cannot be reused: the file is unwritten while it is still that one.
+  const pin = async () => {
+    await fs.rm(`${file}.pin`, { force: true });
+    await fs.link(file, `${file}.pin`);
+  };
+  const unwritten = async () => (await fs.stat(file)).ino === (await fs.stat(`${file}.pin`)).ino;
+  await pin();
+  const { api } = await worker(c);
+  assert.ok(await unwritten(), 'the start had no flag to reset and wrote nothing');
+  assert.equal((await api.delete('/api/session/missing')).body.deleted, false);
+  assert.ok(await unwritten(), 'a delete of a missing key wrote nothing');
+  assert.equal((await api.delete('/api/session')).body.cleared, 1);
+  assert.ok(!(await unwritten()), 'a change is written');
+  assert.deepEqual(await c.readJson('sessions/session_nick.tat.json'), {});
+  await pin();
+  assert.equal((await api.delete('/api/session')).body.cleared, 0);
+  assert.ok(await unwritten(), 'clearing an empty session wrote nothing');
+  await fs.rm(`${file}.pin`);
 });
 
 test('two profiles keep two session files', async () => {
