@@ -6,22 +6,23 @@
 // entry. The source maps lead back to the .ts lines, through tsc's.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The processes whose entry is linked: what `npm start` runs and what the supervisor spawns. */
 const LINKED_ENTRIES = ['supervisor', 'worker'];
 /** The packages linked in: ES modules, many files each. */
 const LINKED_PACKAGES = ['zod'];
 
-/** zod's entry points import the namespace of every locale: only the English one is linked in, as
- *  shared/runtime/zod-english-only.ts does for a process that runs unlinked. */
-function zodEnglishOnly(root) {
-  const english = path.join(root, 'dist', 'shared', 'runtime', 'zod-english-locale.js');
-  const importer = /[\\/]node_modules[\\/]zod[\\/]v4[\\/](?:core|classic|mini)[\\/][^\\/]+\.js$/;
+/** zod's entry points import the namespace of every locale: only the English one is linked in, by the rule
+ *  shared/runtime/zod-english-only.ts applies to a process that runs unlinked (shared/runtime/zod-locale-rule.ts,
+ *  compiled by then). */
+async function zodEnglishOnly(root) {
+  const { ENGLISH_LOCALE, importsEveryLocale } = await import(pathToFileURL(path.join(root, 'dist', 'shared', 'runtime', 'zod-locale-rule.js')).href);
+  const english = fileURLToPath(ENGLISH_LOCALE);
   return {
     name: 'zod-english-only',
     setup(build) {
-      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (importer.test(args.importer) ? { path: english } : undefined));
+      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (importsEveryLocale(args.path, args.importer) ? { path: english } : undefined));
     },
   };
 }
@@ -30,6 +31,7 @@ function zodEnglishOnly(root) {
 export async function link(root) {
   const esbuild = await import('esbuild');
   const { dependencies } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const plugins = [await zodEnglishOnly(root)];
   const external = Object.keys(dependencies)
     .filter((name) => !LINKED_PACKAGES.includes(name))
     .flatMap((name) => [name, `${name}/*`]);
@@ -44,7 +46,7 @@ export async function link(root) {
       platform: 'node',
       target: 'node22',
       external,
-      plugins: [zodEnglishOnly(root)],
+      plugins,
       sourcemap: true,
       sourcesContent: false,
       logLevel: 'silent',

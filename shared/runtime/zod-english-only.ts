@@ -6,17 +6,12 @@
 // (scripts/link.mjs). A process started without either loads them all and works the same; nothing here may use
 // `z.locales` beyond `en` (a test holds the sources to that).
 import module from 'node:module';
-
-/** zod's modules that import the namespace of every locale. */
-const LOCALE_INDEX_IMPORTER = /\/node_modules\/zod\/v4\/(?:core|classic|mini)\/[^/]+\.js$/;
-const ENGLISH_ONLY = new URL(`./zod-english-locale.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
+import { ENGLISH_LOCALE, importsEveryLocale } from './zod-locale-rule.ts';
 
 // registerHooks is Node ≥ 22.15: an older Node simply loads every locale.
 module.registerHooks?.({
   resolve(specifier, context, nextResolve) {
-    if (specifier === '../locales/index.js' && context.parentURL !== undefined && LOCALE_INDEX_IMPORTER.test(context.parentURL)) {
-      return { url: ENGLISH_ONLY, format: 'module', shortCircuit: true };
-    }
+    if (importsEveryLocale(specifier, context.parentURL)) return { url: ENGLISH_LOCALE.href, format: 'module', shortCircuit: true };
     return nextResolve(specifier, context);
   },
 });

@@ -1,7 +1,7 @@
 // What runs is the JavaScript compiled into dist/ and linked into one entry per process (README, "Running it
 // for real"): never stale — a compiled worker refuses to start when a source changed after its build, and
-// `npm start`'s launcher builds first — and its logged stack traces name the .ts files. Stale builds are made in a copy of the
-// project, never in this one.
+// `npm start`'s launcher builds first — and its logged stack traces name the .ts files. Stale builds are made
+// in a copy of the project, never in this one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

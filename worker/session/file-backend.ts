@@ -51,12 +51,13 @@ export class FileBackend implements SessionBackend {
   }
 
   async clear(belongs: (key: string) => boolean) {
-    let cleared = 0;
+    let keys: string[] = [];
     await this.#write(() => {
-      for (const key of [...this.#data.keys()].filter(belongs)) cleared += this.#data.delete(key) ? 1 : 0;
-      return cleared > 0;
+      keys = [...this.#data.keys()].filter(belongs);
+      for (const key of keys) this.#data.delete(key);
+      return keys.length > 0;
     });
-    return cleared;
+    return keys.length;
   }
 
   async close() {
