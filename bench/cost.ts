@@ -36,8 +36,8 @@ async function costOf(url: string, pids: (number | null)[], seconds: number, hea
 }
 
 async function perRequest(full: boolean): Promise<Row[]> {
-  const seconds = full ? 8 : 1;
-  const rounds = full ? 3 : 1;
+  const seconds = full ? 5 : 1;
+  const rounds = full ? 5 : 1;
   const open = await startSupervisor([HANDLE]);
   const cleanups: (() => Promise<void> | void)[] = [() => open.stop()];
   try {
@@ -68,7 +68,9 @@ async function perRequest(full: boolean): Promise<Row[]> {
       const workerCost = new Map<string, number[]>();
       for (const t of targets) await wrk(t.url(route), { connections: 50, seconds: 1, ...(t.headers ? { headers: t.headers } : {}) }); // warm-up
       for (let round = 0; round < rounds; round++) {
-        for (const t of targets) {
+        // Every other round in the reverse order: what runs second in a round (a machine warming up or
+        // slowing down within it) is not always the same one of each pair.
+        for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
           const [proxy, own] = await costOf(t.url(route), [t.proxyPid, t.workerPid], seconds, t.headers);
           if (proxy !== null && proxy !== undefined) proxyCost.set(t.name, [...(proxyCost.get(t.name) ?? []), proxy]);
           workerCost.set(t.name, [...(workerCost.get(t.name) ?? []), own!]);
@@ -77,8 +79,8 @@ async function perRequest(full: boolean): Promise<Row[]> {
       const p = (name: string) => median(proxyCost.get(name) ?? [NaN]);
       const shown = targets.filter((t) => t.proxyPid !== null).map((t) => `${t.name} ${p(t.name).toFixed(0)}`).join(' · ');
       const sup = p('supervisor');
-      // Paired round by round (the two run one right after the other in each round): a drift of the machine
-      // between rounds moves both alike, not their difference.
+      // Paired round by round (the two run one right after the other in each round, in turns first): a drift
+      // of the machine between rounds moves both alike, not their difference.
       const signed = proxyCost.get('supervisor, signed in')!;
       const extra = median(proxyCost.get('supervisor')!.map((open, round) => signed[round]! - open));
       rows.push({
