@@ -2,6 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Handle } from './handle.ts';
 
+// Linked into dist/linked/<process>/ (scripts/link.mjs), this code sits as deep under dist/ as tsc's copy in
+// dist/shared/profiles/, so RUNS_COMPILED and PROJECT_ROOT below come out the same from either.
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** True when this is the JavaScript compiled into `dist/` (what `npm start` runs), false when Node runs the
  *  TypeScript sources directly (unit tests, development). */
@@ -18,7 +20,7 @@ export function projectModule(name: string, compiled = RUNS_COMPILED): string {
 /** The file that starts a process: compiled, its entry linked with its modules (`dist/linked/`, written by
  *  scripts/link.mjs), else the source. */
 export function entryPoint(which: 'supervisor' | 'worker', compiled = RUNS_COMPILED): string {
-  return compiled ? path.join(PROJECT_ROOT, 'dist', 'linked', which, 'main.js') : path.join(PROJECT_ROOT, which, 'main.ts');
+  return compiled ? path.join(PROJECT_ROOT, 'dist', 'linked', which, 'main.js') : projectModule(`${which}/main`, false);
 }
 
 /** `TAT_CONFIG_DIR` or `<project>/config`. */

@@ -176,7 +176,7 @@ let clockSkew = 0;
 /** Uptimes and the elapsed times of stages under way, from the times their elements carry. */
 function showElapsed() {
   const now = Date.now() + clockSkew;
-  for (const cell of tbody.querySelectorAll('td[data-label="Up"]')) if (cell instanceof HTMLElement) cell.textContent = cell.dataset.since ? duration(now - Number(cell.dataset.since)) : duration(null);
+  for (const cell of tbody.querySelectorAll('td[data-label="Up"][data-since]')) if (cell instanceof HTMLElement) cell.textContent = duration(now - Number(cell.dataset.since));
   for (const span of tbody.querySelectorAll('.elapsed[data-since]')) if (span instanceof HTMLElement) span.textContent = elapsedText(Number(span.dataset.since), Number(span.dataset.limit), now);
 }
 
